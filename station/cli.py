@@ -1,0 +1,81 @@
+"""``station``: one command for running, configuring and inspecting the station.
+
+Each command module exposes ``register(subparsers)`` and sets ``func`` on its parsers;
+the func returns an exit code. ``StationError``s print as one clear line, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from station import __version__
+from station.errors import StationError
+from station.paths import default_config, default_data_dir
+
+# Modules that contribute subcommands, in the order ``station --help`` lists them.
+COMMAND_MODULES = [
+    "station.commands.run",
+    "station.commands.selftest",
+]
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"data directory (default: {default_data_dir()})",
+    )
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="wiring/settings TOML (default: /etc/station/station.toml if present, "
+        "else the built-in simulator wiring)",
+    )
+
+
+def resolve_data_dir(args: argparse.Namespace) -> Path:
+    path = getattr(args, "data_dir", None) or default_data_dir()
+    return Path(path).expanduser().resolve()
+
+
+def resolve_config(args: argparse.Namespace) -> Path | None:
+    return getattr(args, "config", None) or default_config()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="station", description="Stimulation station for desensitisation therapy."
+    )
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except StationError as exc:
+        print(f"station: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

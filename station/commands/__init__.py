@@ -1,0 +1,1 @@
+"""Subcommands of ``station``; each module has ``register(subparsers)``."""

@@ -1,0 +1,70 @@
+# Shared by ./run and ./test: find python3 >= 3.11, create or refresh .venv, install the
+# station (with EXTRAS) when pyproject.toml changed. Sourced, not executed.
+# Raspberry Pi OS marks the system Python externally managed (PEP 668): everything goes
+# into the project's own virtual environment.
+set -euo pipefail
+
+STATION_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$STATION_ROOT/.venv"
+
+station_die() { echo "station: $*" >&2; exit 1; }
+
+station_as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else return 1
+    fi
+}
+
+station_apt_install() {
+    # Installs Debian packages the station needs; explains what to run when it cannot.
+    command -v apt-get >/dev/null 2>&1 || station_die "missing $*; install it with your package manager"
+    echo "station: installing Debian packages: $*" >&2
+    if ! station_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; then
+        station_as_root apt-get update -q >/dev/null || true
+        station_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null \
+            || station_die "could not install $*; run: sudo apt-get install $*"
+    fi
+}
+
+station_find_python() {
+    for candidate in "${STATION_PYTHON:-}" python3 python3.13 python3.12 python3.11; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    station_die "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm ships 3.11); install python3"
+}
+
+station_is_pi() {
+    grep -qs "Raspberry Pi" /proc/device-tree/model 2>/dev/null
+}
+
+station_venv() {
+    # $1: extras to install, e.g. "test" or "" ; on a Pi the "pi" extra is always added.
+    local extras="${1:-}" py stamp want
+    if station_is_pi; then extras="${extras:+$extras,}pi"; fi
+    py="$(station_find_python)"
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "station: creating $VENV" >&2
+        if ! "$py" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            # Debian splits venv/ensurepip into python3-venv.
+            local ver; ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+            station_apt_install "python${ver}-venv" || station_apt_install python3-venv
+            "$py" -m venv "$VENV" || station_die "could not create a virtual environment in $VENV"
+        fi
+    fi
+    stamp="$VENV/.station-installed"
+    want="$(cat "$STATION_ROOT/pyproject.toml" | sha256sum | cut -c1-16) extras=[$extras]"
+    if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp" 2>/dev/null; then
+        echo "station: installing the station into $VENV (first run or pyproject.toml changed)" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+            -e "$STATION_ROOT${extras:+[$extras]}" \
+            || station_die "installing the station's Python packages failed (see pip's message above)"
+        echo "$want" > "$stamp"
+    fi
+}

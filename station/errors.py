@@ -85,10 +85,9 @@ def _drop_union_tags(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, 
     kept: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            kept.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             kept.append(part)
             node = node[part]
         elif isinstance(node, dict | list):

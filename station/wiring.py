@@ -99,7 +99,9 @@ class BrushConfig(_Strict):
     park_angle_deg: float = Field(ge=0, le=360, description="rest position, brush off the skin")
     min_speed_cm_s: float = Field(0.3, gt=0, le=100)
     max_speed_cm_s: float = Field(30, gt=0, le=100, description="device limit for brushing speed")
-    max_accel_cm_s2: float = Field(60, gt=0, le=1000, description="bounded start and end of strokes")
+    max_accel_cm_s2: float = Field(
+        60, gt=0, le=1000, description="bounded start and end of strokes"
+    )
 
     @model_validator(mode="after")
     def _travel(self) -> BrushConfig:
@@ -193,7 +195,10 @@ def _pin_uses(cfg: WiringConfig) -> list[tuple[str, int]]:
         if p.rating.button_pin is not None:
             uses.append(("panel.rating.button_pin", p.rating.button_pin))
     elif isinstance(p.rating, ButtonsRating):
-        uses += [("panel.rating.up_pin", p.rating.up_pin), ("panel.rating.down_pin", p.rating.down_pin)]
+        uses += [
+            ("panel.rating.up_pin", p.rating.up_pin),
+            ("panel.rating.down_pin", p.rating.down_pin),
+        ]
     return uses
 
 
@@ -204,7 +209,9 @@ def cross_check(cfg: WiringConfig) -> list[Problem]:
     for key, pin in _pin_uses(cfg):
         if pin in RESERVED_PINS:
             problems.append(
-                Problem(key, f"GPIO{pin} is the {RESERVED_PINS[pin]}; choose another pin", pin, True)
+                Problem(
+                    key, f"GPIO{pin} is the {RESERVED_PINS[pin]}; choose another pin", pin, True
+                )
             )
         elif pin in seen:
             problems.append(
@@ -223,8 +230,12 @@ def cross_check(cfg: WiringConfig) -> list[Problem]:
             key = f"{kind}[{i}].name"
             if item.name in names:
                 problems.append(
-                    Problem(key, f"name already used by {names[item.name]}; names must be unique",
-                            item.name, True)
+                    Problem(
+                        key,
+                        f"name already used by {names[item.name]}; names must be unique",
+                        item.name,
+                        True,
+                    )
                 )
             names.setdefault(item.name, key)
     channels: dict[int, str] = {}
@@ -233,48 +244,76 @@ def cross_check(cfg: WiringConfig) -> list[Problem]:
         if cfg.mux is None:
             if h.channel is not None:
                 problems.append(
-                    Problem(key, "a channel needs a [mux] section (TCA9548A); add [mux] or "
-                            "remove the channel", h.channel, True)
+                    Problem(
+                        key,
+                        "a channel needs a [mux] section (TCA9548A); add [mux] or "
+                        "remove the channel",
+                        h.channel,
+                        True,
+                    )
                 )
         elif h.channel is None:
             problems.append(
-                Problem(key, "required with a [mux]: the TCA9548A channel (0-7) this driver "
-                        "is wired to")
+                Problem(
+                    key, "required with a [mux]: the TCA9548A channel (0-7) this driver is wired to"
+                )
             )
         elif h.channel in channels:
             problems.append(
-                Problem(key, f"channel {h.channel} already has {channels[h.channel]}; every "
-                        "DRV2605 answers at 0x5A, so each needs its own channel", h.channel, True)
+                Problem(
+                    key,
+                    f"channel {h.channel} already has {channels[h.channel]}; every "
+                    "DRV2605 answers at 0x5A, so each needs its own channel",
+                    h.channel,
+                    True,
+                )
             )
         else:
             channels[h.channel] = f"haptic[{i}] '{h.name}'"
     if cfg.mux is None and len(cfg.haptic) > 1:
         problems.append(
-            Problem("haptic", f"{len(cfg.haptic)} drivers but no [mux]: every DRV2605 has the "
-                    "fixed address 0x5A, so more than one needs a TCA9548A multiplexer")
+            Problem(
+                "haptic",
+                f"{len(cfg.haptic)} drivers but no [mux]: every DRV2605 has the "
+                "fixed address 0x5A, so more than one needs a TCA9548A multiplexer",
+            )
         )
     pwm_channels: dict[int, str] = {}
     for i, b in enumerate(cfg.brush):
         key = f"brush[{i}].pwm_pin"
         if b.pwm_pin not in HARDWARE_PWM_PINS:
             problems.append(
-                Problem(key, "this pin has no hardware PWM; a servo needs one of GPIO12, 13, 18 "
-                        "or 19 (software PWM gives a servo six positions)", b.pwm_pin, True)
+                Problem(
+                    key,
+                    "this pin has no hardware PWM; a servo needs one of GPIO12, 13, 18 "
+                    "or 19 (software PWM gives a servo six positions)",
+                    b.pwm_pin,
+                    True,
+                )
             )
             continue
         ch = HARDWARE_PWM_PINS[b.pwm_pin]
         if ch in pwm_channels:
             problems.append(
-                Problem(key, f"GPIO{b.pwm_pin} shares PWM channel {ch} with {pwm_channels[ch]} "
-                        "on a Pi 4; use the other channel (12/18 vs 13/19)", b.pwm_pin, True)
+                Problem(
+                    key,
+                    f"GPIO{b.pwm_pin} shares PWM channel {ch} with {pwm_channels[ch]} "
+                    "on a Pi 4; use the other channel (12/18 vs 13/19)",
+                    b.pwm_pin,
+                    True,
+                )
             )
         pwm_channels[ch] = f"GPIO{b.pwm_pin}"
         if not b.min_angle_deg <= b.park_angle_deg <= b.max_angle_deg and not (
             0 <= b.park_angle_deg <= b.servo_range_deg
         ):
             problems.append(
-                Problem(f"brush[{i}].park_angle_deg", "outside the servo's range",
-                        b.park_angle_deg, True)
+                Problem(
+                    f"brush[{i}].park_angle_deg",
+                    "outside the servo's range",
+                    b.park_angle_deg,
+                    True,
+                )
             )
     return problems
 

@@ -20,6 +20,11 @@ from station.paths import default_config, default_data_dir
 COMMAND_MODULES = [
     "station.commands.run",
     "station.commands.selftest",
+    "station.commands.safe_off",
+    "station.commands.protocol",
+    "station.commands.data",
+    "station.commands.install",
+    "station.commands.app",
 ]
 
 

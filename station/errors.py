@@ -68,6 +68,40 @@ class HardwareError(StationError):
         super().__init__(f"{device}: {message}")
 
 
+class StorageError(StationError):
+    """The database cannot be used (corrupt, from a newer station, unreadable); the file
+    is always left in place and the message says what to do (update, restore a backup)."""
+
+
+class NotFound(StationError):
+    """A record (session, user, ...) that does not exist; the web layer answers 404."""
+
+
+class Conflict(StationError):
+    """A request that clashes with the current state (a duplicate name, a session that
+    already ended); the web layer answers 409."""
+
+
+class NotAllowed(Conflict):
+    """Refused by a rule such as sessions per day; ``next_allowed_at`` says when it will be
+    allowed (a timezone-aware datetime) or is None when no time will make it allowed."""
+
+    def __init__(self, message: str, *, next_allowed_at: Any = None, rule: str | None = None):
+        self.next_allowed_at = next_allowed_at
+        self.rule = rule
+        super().__init__(message)
+
+
+class InvalidInput(StationError):
+    """A value outside what is allowed; names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: Any, allowed: Any, message: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(message or f"{field} = {_short(value)}: allowed is {allowed}")
+
+
 def format_loc(loc: Iterable[str | int]) -> str:
     """``("levels", 2, "steps", 0, "intensity")`` -> ``levels[2].steps[0].intensity``."""
     out = ""

@@ -1,0 +1,326 @@
+"""One DRV2605(L) haptic driver with its EN pin: the real-hardware ``Haptic``.
+
+The unchanged ``adafruit_drv2605.DRV2605`` does the chip talk; this class adds what the
+station needs and the library lacks: EN handling with the 250 us settle time, LRA/ERM
+set-up with the device limits from the wiring config, stored auto-calibration written
+back at every start, unsigned RTP with a hard ceiling (``max_code``), fault polling, the
+register-level auto-calibration, and an ``off()`` that always ends with EN low.
+
+``bus`` is anything busio-like: a real ``busio.I2C``, a ``CachedMuxChannel`` (one
+transaction per RTP update behind a TCA9548A) or a ``SimI2CBus``.
+
+THREADING: call every method from ONE thread (the engine's). ``adafruit_drv2605`` keeps
+its read buffer in a class attribute shared by all instances and returns it after the
+bus lock is released, so concurrent reads from two threads return each other's bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import adafruit_drv2605
+from adafruit_bus_device.i2c_device import I2CDevice
+
+from hardware.calibration import CalibrationStore
+from station.errors import HardwareError
+from station.wiring import HapticCalibration, HapticConfig
+
+ADDRESS = 0x5A
+STATUS, MODE, RTP_INPUT, GO = 0x00, 0x01, 0x02, 0x0C
+RATED_VOLTAGE, OD_CLAMP, A_CAL_COMP, A_CAL_BEMF, FEEDBACK = 0x16, 0x17, 0x18, 0x19, 0x1A
+CONTROL1, CONTROL2, CONTROL3, CONTROL4 = 0x1B, 0x1C, 0x1D, 0x1E
+MODE_STANDBY = 0x40
+DIAG_RESULT_BIT, OVER_TEMP_BIT, OC_DETECT_BIT = 0x08, 0x02, 0x01
+RTP_UNSIGNED_BIT = 0x08  # CONTROL3 DATA_FORMAT_RTP
+LRA_BIT = 0x80  # FEEDBACK N_ERM_LRA
+EN_SETTLE_S = 300e-6  # datasheet: >= 250 us after EN rises before the first I2C access
+# Auto-calibration set-up (SLOA189): brake factor 3 (x4), loop gain 1 (medium), BEMF
+# gain 2; AUTO_CAL_TIME 3 = 1000-1200 ms, the longest and most robust.
+CAL_FEEDBACK = 0x30 | 0x04 | 0x02
+CAL_AUTO_CAL_TIME = 3
+CAL_CONTROL2_LRA = 0xF5  # bidirectional, brake stabiliser, 300 us sample, default times
+DEFAULT_LRA_HZ = 175.0
+EFFECT_IDS = range(1, 124)
+
+
+class HapticDriver:
+    """``hardware.interfaces.Haptic`` for one DRV2605(L).
+
+    ``enable`` is a gpiozero ``DigitalOutputDevice`` the caller created (initial_value
+    False, active_high True) and closes; ``sleep`` is injectable so a simulated clock
+    can advance with the driver's waits.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: HapticConfig,
+        bus: Any,
+        enable: Any,
+        calibration_store: CalibrationStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.max_code = round(config.max_amplitude * 255)
+        self.calibration: HapticCalibration | None = None  # what start() wrote back
+        self._bus = bus
+        self._enable = enable
+        self._store = calibration_store
+        self._sleep = sleep
+        # Our own device handle (no probe, no traffic) for off(): it must work even
+        # when start() never succeeded, e.g. `station safe-off` after a crash.
+        self._raw = I2CDevice(bus, ADDRESS, probe=False)
+        self._raw_buf = bytearray(2)
+        self._drv: adafruit_drv2605.DRV2605 | None = None
+        self._mode: int | None = None  # the MODE we last wrote; None = unknown
+        if config.channel is None:
+            self._where = "the I2C bus (no multiplexer)"
+            self._check = f"check SDA/SCL/power and that EN (GPIO{config.enable_pin}) is connected"
+        else:
+            self._where = f"mux channel {config.channel}"
+            self._check = (
+                f"check its wiring, that it is on channel {config.channel} of the TCA9548A, "
+                f"that the TCA9548A answers, and that EN (GPIO{config.enable_pin}) is connected"
+            )
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """EN high, (re)initialise, restore calibration, RTP mode at amplitude 0.
+        Raises ``HardwareError`` (with EN dropped) when the chip is missing or wrong."""
+        self._drv = None
+        self._mode = None
+        try:
+            if self._enable.value:
+                self._enable.off()  # a fresh power-up state, whatever happened before
+            self._enable.on()
+            self._sleep(EN_SETTLE_S)
+            self._drv = self._construct()
+            self._configure()
+        except BaseException:
+            self._drv = None
+            self._mode = None
+            self._drop_en()
+            raise
+
+    def close(self) -> None:
+        """Outputs off. The EN device belongs to the caller, who closes it."""
+        self.off()
+
+    def __enter__(self) -> HapticDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- output ---------------------------------------------------------------------
+    def set_rtp(self, code: int) -> None:
+        """Unsigned RTP amplitude, clamped to 0..max_code; one register write once in
+        RTP mode (two when coming from an effect: the amplitude first, then the mode)."""
+        drv = self._started()
+        code = int(code)
+        if code < 0:
+            code = 0
+        elif code > self.max_code:
+            code = self.max_code
+        try:
+            drv.realtime_value = code
+            if self._mode != adafruit_drv2605.MODE_REALTIME:
+                drv.mode = adafruit_drv2605.MODE_REALTIME
+                self._mode = adafruit_drv2605.MODE_REALTIME
+        except OSError as exc:
+            self._mode = None
+            raise self._bus_error("writing the RTP amplitude", exc) from exc
+
+    def play_effect(self, effect_id: int) -> None:
+        """Play one ROM effect now (internal trigger): slot 0 = id, slot 1 = end, GO."""
+        if isinstance(effect_id, bool) or not isinstance(effect_id, int):
+            raise ValueError(f"{self.name}: effect id {effect_id!r} must be an integer 1..123")
+        if effect_id not in EFFECT_IDS:
+            raise ValueError(
+                f"{self.name}: effect id {effect_id} is not in the DRV2605 library; "
+                "allowed 1..123 (0 only ends a sequence)"
+            )
+        drv = self._started()
+        try:
+            if self._mode != adafruit_drv2605.MODE_INTTRIG:
+                drv.mode = adafruit_drv2605.MODE_INTTRIG
+                self._mode = adafruit_drv2605.MODE_INTTRIG
+            drv.set_waveform(effect_id, 0)
+            drv.set_waveform(0, 1)
+            drv.play()
+        except OSError as exc:
+            self._mode = None
+            raise self._bus_error(f"starting effect {effect_id}", exc) from exc
+
+    def check_faults(self) -> str | None:
+        """Read STATUS: "over-temperature", "over-current", both joined by "and", or
+        None. The chip clears these latched flags on read, so report what you get."""
+        if self._drv is None:
+            return None  # EN low: the chip is shut down and drives nothing
+        try:
+            status = self._drv._read_u8(STATUS)
+        except OSError as exc:
+            self._mode = None
+            raise self._bus_error("reading STATUS", exc) from exc
+        found = []
+        if status & OVER_TEMP_BIT:
+            found.append("over-temperature")
+        if status & OC_DETECT_BIT:
+            found.append("over-current")
+        return " and ".join(found) or None
+
+    def off(self) -> None:
+        """RTP 0, GO 0 (cancels a playing effect), MODE standby, then EN low. Bus errors
+        are swallowed: EN low is the guarantee and always happens. Never raises."""
+        self._drv = None
+        self._mode = None
+        for reg, value in ((RTP_INPUT, 0), (GO, 0), (MODE, MODE_STANDBY)):
+            with contextlib.suppress(Exception):  # a failing bus must not stop EN going low
+                self._raw_write(reg, value)
+        self._drop_en()
+
+    # --- auto-calibration -----------------------------------------------------------
+    def calibrate(self, *, timeout_s: float = 2.5, poll_s: float = 0.01) -> HapticCalibration:
+        """Run the chip's auto-calibration (the Adafruit driver has no API for it),
+        store the results and return to RTP mode at 0. The actuator must be mounted as
+        in use. On any failure the outputs go off and ``HardwareError`` says why."""
+        if self._drv is None:
+            self.start()
+        drv = self._drv
+        assert drv is not None
+        cfg = self.config
+        lra = cfg.actuator == "lra"
+        try:
+            drv._write_u8(FEEDBACK, (LRA_BIT if lra else 0) | CAL_FEEDBACK)
+            drv._write_u8(RATED_VOLTAGE, cfg.rated_voltage)
+            drv._write_u8(OD_CLAMP, cfg.overdrive_clamp)
+            control4 = drv._read_u8(CONTROL4)
+            drv._write_u8(CONTROL4, (control4 & 0xCF) | CAL_AUTO_CAL_TIME << 4)
+            if lra:
+                drv._write_u8(CONTROL1, (drv._read_u8(CONTROL1) & 0xE0) | self._drive_time())
+                drv._write_u8(CONTROL2, CAL_CONTROL2_LRA)
+            drv.mode = adafruit_drv2605.MODE_AUTOCAL
+            self._mode = adafruit_drv2605.MODE_AUTOCAL
+            drv.play()
+            for _ in range(max(1, math.ceil(timeout_s / poll_s))):
+                self._sleep(poll_s)
+                if not drv._read_u8(GO) & 1:
+                    break
+            else:
+                drv.stop()
+                raise HardwareError(
+                    self.name,
+                    f"auto-calibration did not finish within {timeout_s} s on {self._where}; "
+                    "the chip may be faulty: power it down and try again",
+                )
+            if drv._read_u8(STATUS) & DIAG_RESULT_BIT:
+                raise HardwareError(
+                    self.name,
+                    "auto-calibration failed (DIAG_RESULT = 1): the actuator must be mounted "
+                    "as in use (in its holder, against the skin or a stand-in) with its wires "
+                    f"connected, and RATED_VOLTAGE (0x{cfg.rated_voltage:02X}) / OD_CLAMP "
+                    f"(0x{cfg.overdrive_clamp:02X}) must suit this {cfg.actuator.upper()}",
+                )
+            cal = HapticCalibration(
+                compensation=drv._read_u8(A_CAL_COMP),
+                back_emf=drv._read_u8(A_CAL_BEMF),
+                back_emf_gain=drv._read_u8(FEEDBACK) & 0x03,
+            )
+            drv.realtime_value = 0
+            drv.mode = adafruit_drv2605.MODE_REALTIME
+            self._mode = adafruit_drv2605.MODE_REALTIME
+        except OSError as exc:
+            self.off()
+            raise self._bus_error("auto-calibration", exc) from exc
+        except BaseException:
+            self.off()
+            raise
+        if self._store is not None:
+            self._store.put(self.name, cal)
+        self.calibration = cal
+        return cal
+
+    # --- internals ------------------------------------------------------------------
+    def _construct(self) -> adafruit_drv2605.DRV2605:
+        try:
+            return adafruit_drv2605.DRV2605(self._bus, ADDRESS)
+        except ValueError as exc:
+            if "No I2C device" not in str(exc):
+                raise
+            raise HardwareError(
+                self.name, f"no DRV2605 answered at 0x5A on {self._where}; {self._check}"
+            ) from exc
+        except RuntimeError as exc:
+            raise HardwareError(
+                self.name,
+                f"the chip at 0x5A on {self._where} reports device id {self._device_id()}, "
+                "not a DRV2605 (3) or DRV2605L (7); check the board, and that no other "
+                "device answers at 0x5A on that channel",
+            ) from exc
+        except OSError as exc:
+            raise self._bus_error("initialising", exc) from exc
+
+    def _configure(self) -> None:
+        drv = self._drv
+        assert drv is not None
+        cfg = self.config
+        lra = cfg.actuator == "lra"
+        cal = cfg.calibration or (self._store.get(self.name) if self._store else None)
+        try:
+            feedback = drv._read_u8(FEEDBACK)
+            feedback = feedback | LRA_BIT if lra else feedback & ~LRA_BIT
+            if cal is not None:
+                feedback = (feedback & 0xFC) | cal.back_emf_gain
+            drv._write_u8(FEEDBACK, feedback)
+            drv.library = adafruit_drv2605.LIBRARY_LRA if lra else adafruit_drv2605.LIBRARY_TS2200A
+            drv._write_u8(RATED_VOLTAGE, cfg.rated_voltage)
+            drv._write_u8(OD_CLAMP, cfg.overdrive_clamp)
+            if cal is not None:
+                drv._write_u8(A_CAL_COMP, cal.compensation)
+                drv._write_u8(A_CAL_BEMF, cal.back_emf)
+            drv._write_u8(CONTROL3, drv._read_u8(CONTROL3) | RTP_UNSIGNED_BIT)
+            drv.realtime_value = 0
+            drv.mode = adafruit_drv2605.MODE_REALTIME
+        except OSError as exc:
+            raise self._bus_error("configuring", exc) from exc
+        self._mode = adafruit_drv2605.MODE_REALTIME
+        self.calibration = cal
+
+    def _started(self) -> adafruit_drv2605.DRV2605:
+        if self._drv is None:
+            raise HardwareError(self.name, "not started (or switched off); call start() first")
+        return self._drv
+
+    def _drive_time(self) -> int:
+        """CONTROL1 DRIVE_TIME for an LRA: half its period, in 0.1 ms steps above 0.5 ms."""
+        half_period_ms = 500.0 / (self.config.resonance_hz or DEFAULT_LRA_HZ)
+        return max(0, min(31, round((half_period_ms - 0.5) / 0.1)))
+
+    def _device_id(self) -> str:
+        try:
+            with self._raw as i2c:
+                self._raw_buf[0] = STATUS
+                i2c.write_then_readinto(self._raw_buf, self._raw_buf, out_end=1, in_end=1)
+            return str(self._raw_buf[0] >> 5)
+        except OSError:
+            return "(unreadable)"
+
+    def _raw_write(self, reg: int, value: int) -> None:
+        with self._raw as i2c:
+            self._raw_buf[0] = reg
+            self._raw_buf[1] = value
+            i2c.write(self._raw_buf)
+
+    def _drop_en(self) -> None:
+        with contextlib.suppress(Exception):  # nothing more can be done from here
+            self._enable.off()
+
+    def _bus_error(self, doing: str, exc: OSError) -> HardwareError:
+        return HardwareError(
+            self.name, f"I2C error while {doing} on {self._where} ({exc}); {self._check}"
+        )

@@ -1,0 +1,208 @@
+"""Plays one compiled program onto the hardware, one tick at a time.
+
+Everything that can be computed before the first tick is: per-step lists of segments by
+actuator slot, brush profiles and origins, preallocated setpoint arrays. A tick renders
+the current step's segments at the program time, compares each setpoint with the last
+one written and writes only what changed (one RTP write per changed code, one effect per
+tap, one duty write per brush move). What was delivered per step (peak level, taps,
+strokes) is tallied for the ``step_finished`` event.
+
+Called only from the engine's loop thread with the hardware lock held. Exceptions from
+the hardware propagate: the engine turns them into a fault stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.engine.render import (
+    Trapezoid,
+    amplitude_level,
+    brush_origin,
+    brush_position,
+    brush_profile,
+    rtp_code,
+    taps_due,
+)
+from station.program import AmplitudeSegment, BrushSegment, Program, TapSegment
+
+UNKNOWN = -1  # a last-written code that forces the next write
+
+
+@dataclass
+class _Step:
+    amp: list[tuple[int, AmplitudeSegment]] = field(default_factory=list)
+    taps: list[tuple[int, TapSegment]] = field(default_factory=list)
+    brush: list[tuple[int, BrushSegment, Trapezoid]] = field(default_factory=list)
+    idle_brushes: tuple[int, ...] = ()  # brush slots this step leaves parked
+
+
+def check_program(program: Program, hw: Any) -> None:
+    """Reject a program the hardware cannot play: unknown actuators, a segment on the
+    wrong kind of device, a stroke longer than the brush's travel. Raises ValueError."""
+    for step in program.steps:
+        for seg in step.segments:
+            where = f"steps[{step.index}] segment on {seg.actuator!r}"
+            if isinstance(seg, BrushSegment):
+                if seg.actuator not in hw.brushes:
+                    raise ValueError(
+                        f"{where}: no brush of that name; brushes: {sorted(hw.brushes)}"
+                    )
+                brush_origin(seg, hw.brushes[seg.actuator].travel_cm)
+            elif seg.actuator not in hw.haptics:
+                raise ValueError(
+                    f"{where}: no haptic driver of that name; drivers: {sorted(hw.haptics)}"
+                )
+
+
+class Player:
+    """Renders ``program`` onto ``hw`` (a ``HardwareSet``); see the module docstring."""
+
+    def __init__(self, *, program: Program, hw: Any, resume_ramp_ms: float = 250.0) -> None:
+        check_program(program, hw)
+        self.program = program
+        self.hap_names = sorted({s.actuator for st in program.steps for s in st.segments
+                                 if not isinstance(s, BrushSegment)})
+        self.brush_names = sorted({s.actuator for st in program.steps for s in st.segments
+                                   if isinstance(s, BrushSegment)})  # fmt: skip
+        self._hap = [hw.haptics[n] for n in self.hap_names]
+        self._brush = [hw.brushes[n] for n in self.brush_names]
+        self._travel = [b.travel_cm for b in self._brush]
+        hslot = {n: i for i, n in enumerate(self.hap_names)}
+        bslot = {n: i for i, n in enumerate(self.brush_names)}
+        self._steps: list[_Step] = []
+        for st in program.steps:
+            s = _Step()
+            for seg in st.segments:
+                if isinstance(seg, AmplitudeSegment):
+                    s.amp.append((hslot[seg.actuator], seg))
+                elif isinstance(seg, TapSegment):
+                    s.taps.append((hslot[seg.actuator], seg))
+                else:
+                    s.brush.append((bslot[seg.actuator], seg, brush_profile(seg)))
+            used = {b for b, _, _ in s.brush}
+            s.idle_brushes = tuple(b for b in range(len(self.brush_names)) if b not in used)
+            self._steps.append(s)
+        nh, nb = len(self._hap), len(self._brush)
+        self._target = [0.0] * nh
+        self._last_code = [0] * nh  # start_all leaves RTP at 0
+        self._brush_pos: list[float | None] = [None] * nb  # None = parked
+        self._peak = [0] * nh
+        self._taps = [0] * nh
+        self._strokes = [0] * nb
+        self.resume_ramp_ms = resume_ramp_ms
+        self._ramp_from_ms: float | None = None
+        self.step_index = 0
+        self.prev_t_ms = -1.0
+        self.writes = 0
+        self.rtp_updates = 0
+
+    # --- step bookkeeping --------------------------------------------------------------
+    def step_due(self, t_ms: float) -> bool:
+        """True when ``t_ms`` is past the end of the current step (call ``advance``)."""
+        return t_ms >= self.program.steps[self.step_index].end_ms
+
+    @property
+    def finished(self) -> bool:
+        return self.step_index >= len(self.program.steps)
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """What the current step delivered so far, per actuator it used."""
+        step = self._steps[self.step_index] if not self.finished else _Step()
+        out: list[dict[str, Any]] = []
+        used = sorted({i for i, _ in step.amp} | {i for i, _ in step.taps})
+        for i in used:
+            out.append(
+                {"actuator": self.hap_names[i], "peak_level": round(self._peak[i] / 255, 4),
+                 "taps": self._taps[i], "strokes": 0}
+            )  # fmt: skip
+        for i in sorted({i for i, _, _ in step.brush}):
+            out.append(
+                {"actuator": self.brush_names[i], "peak_level": 0.0, "taps": 0,
+                 "strokes": self._strokes[i]}
+            )  # fmt: skip
+        return out
+
+    def advance(self) -> None:
+        """Move to the next step and clear the per-step tallies."""
+        self.step_index += 1
+        for i in range(len(self._peak)):
+            self._peak[i] = 0
+            self._taps[i] = 0
+        for i in range(len(self._strokes)):
+            self._strokes[i] = 0
+
+    # --- the tick ----------------------------------------------------------------------
+    def tick(self, t_ms: float) -> None:
+        """Render the current step at program time ``t_ms`` and write what changed."""
+        step = self._steps[self.step_index]
+        target = self._target
+        for i in range(len(target)):
+            target[i] = 0.0
+        for slot, seg in step.amp:
+            lv = amplitude_level(seg, t_ms)
+            if lv > target[slot]:
+                target[slot] = lv
+        factor = 1.0
+        if self._ramp_from_ms is not None:
+            factor = (t_ms - self._ramp_from_ms) / self.resume_ramp_ms
+            if factor >= 1.0:
+                factor = 1.0
+                self._ramp_from_ms = None
+            elif factor < 0.0:
+                factor = 0.0
+        last = self._last_code
+        for i, h in enumerate(self._hap):
+            code = rtp_code(target[i] * factor)
+            if code != last[i] and not (code == 0 and last[i] == UNKNOWN):
+                h.set_rtp(code)
+                last[i] = code
+                self.writes += 1
+                self.rtp_updates += 1
+                if code > self._peak[i]:
+                    self._peak[i] = code
+        prev = self.prev_t_ms
+        for slot, seg in step.taps:
+            if taps_due(seg, prev, t_ms):
+                self._hap[slot].play_effect(seg.effect_id)
+                self.writes += 1
+                self._taps[slot] += 1
+                # The chip is in effect mode now: a non-zero RTP must be written again,
+                # but writing RTP 0 would cut the effect short.
+                if last[slot] != 0:
+                    last[slot] = UNKNOWN
+        for b, seg, prof in step.brush:
+            st = brush_position(seg, t_ms, travel_cm=self._travel[b], profile=prof)
+            self._strokes[b] = st.strokes_done
+            self._move_brush(b, st.position_cm)
+        for b in step.idle_brushes:
+            self._move_brush(b, None)
+        self.prev_t_ms = t_ms
+
+    def _move_brush(self, b: int, pos: float | None) -> None:
+        if pos == self._brush_pos[b]:
+            return
+        if pos is None:
+            self._brush[b].park()
+        else:
+            self._brush[b].set_position_cm(pos)
+        self._brush_pos[b] = pos
+        self.writes += 1
+
+    # --- pause / resume ----------------------------------------------------------------
+    def silence(self) -> None:
+        """Every output this program uses to zero (RTP 0, brush parked), drivers still
+        enabled: what a pause does. Lowering intensity at once is always safe."""
+        for i, h in enumerate(self._hap):
+            if self._last_code[i] != 0:
+                h.set_rtp(0)
+                self._last_code[i] = 0
+                self.writes += 1
+        for b in range(len(self._brush)):
+            self._move_brush(b, None)
+
+    def resume_at(self, t_ms: float) -> None:
+        """Ramp every amplitude back in over ``resume_ramp_ms`` from program time
+        ``t_ms``: resuming must not jump to the level the program had reached."""
+        self._ramp_from_ms = t_ms

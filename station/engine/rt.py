@@ -1,0 +1,104 @@
+"""Real-time set-up for the loop thread, best effort with one clear warning.
+
+What it asks for, and why:
+* ``SCHED_FIFO`` at the configured priority, for the calling thread only: the loop thread
+  preempts everything else in the process and on the CPU (the IPC and event threads stay
+  normal priority so they cannot starve it).
+* CPU affinity (``engine.cpu``) for the calling thread: no migration between cores.
+* ``mlockall(MCL_CURRENT | MCL_FUTURE)``: no page faults in the loop (process-wide, so
+  only the engine process asks for it, never a test runner).
+* ``PR_SET_TIMERSLACK`` 1 ns: the kernel may otherwise coalesce our wake-up by 50 us.
+
+Where the system refuses (no CAP_SYS_NICE, RLIMIT_MEMLOCK, not Linux), the engine still
+runs; ``apply_realtime`` returns what failed and logs ONE warning naming each refusal and
+the fix (systemd's ``CPUSchedulingPolicy=fifo`` / ``LimitMEMLOCK=infinity`` or running as
+the station service), never a warning per tick.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+MCL_CURRENT, MCL_FUTURE = 1, 2
+PR_SET_TIMERSLACK = 29
+
+
+@dataclass(frozen=True)
+class RtOptions:
+    fifo_priority: int | None = 50  # None: leave the scheduler alone
+    cpu: int | None = None
+    mlock: bool = False
+    timer_slack_ns: int | None = 1
+
+
+@dataclass
+class RtResult:
+    applied: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"applied": list(self.applied), "refused": list(self.refused)}
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    except OSError:
+        return None
+
+
+def apply_realtime(opts: RtOptions) -> RtResult:
+    """Apply what the system allows to the calling thread; warn once about the rest."""
+    res = RtResult()
+    libc = _libc()
+    if opts.timer_slack_ns is not None:
+        if libc is not None and libc.prctl(PR_SET_TIMERSLACK, opts.timer_slack_ns, 0, 0, 0) == 0:
+            res.applied.append(f"timer slack {opts.timer_slack_ns} ns")
+        else:
+            res.refused.append("timer slack (prctl PR_SET_TIMERSLACK not available)")
+    if opts.cpu is not None:
+        try:
+            os.sched_setaffinity(0, {opts.cpu})
+            res.applied.append(f"CPU affinity {{{opts.cpu}}}")
+        except (OSError, AttributeError, ValueError) as exc:
+            res.refused.append(
+                f"CPU affinity to CPU {opts.cpu} ({exc}); check engine.cpu against "
+                f"the CPUs this machine has ({os.cpu_count()})"
+            )
+    if opts.fifo_priority is not None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(opts.fifo_priority))
+            res.applied.append(f"SCHED_FIFO priority {opts.fifo_priority}")
+        except (OSError, AttributeError) as exc:
+            res.refused.append(
+                f"SCHED_FIFO ({exc}); run as the station service (CPUSchedulingPolicy=fifo) "
+                "or grant CAP_SYS_NICE"
+            )
+    if opts.mlock:
+        if libc is not None and libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0:
+            res.applied.append("mlockall")
+        else:
+            err = ctypes.get_errno() if libc is not None else 0
+            res.refused.append(
+                f"mlockall ({os.strerror(err) if err else 'no libc'}); set LimitMEMLOCK=infinity"
+            )
+    if res.refused:
+        log.warning(
+            "engine: real-time set-up partly refused, timing is best effort: %s",
+            "; ".join(res.refused),
+        )
+    return res
+
+
+def drop_realtime() -> None:
+    """Back to SCHED_OTHER for the calling thread (used when a test thread ends)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass

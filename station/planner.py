@@ -1,0 +1,317 @@
+"""From the patient's plan to the next program: protocol, level, caps, settings, limits.
+
+Why apart from the coordinator: this is the part with no threads and no engine; it turns
+the stored plan into a compiled ``Program`` (through the protocol library and compiler),
+checks the protocol's session limits, applies the clinician's caps and the patient's
+settings (three layers of limits), and records progression decisions. Everything here
+can be tested with a Store alone.
+
+Clinician caps set on the page are kept in the plan's settings under ``clinician_caps``
+and can only tighten the protocol's own caps (layer 2 stays bounded by what the protocol
+file says; the device limits in the wiring bound both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from station.errors import ConfigError, InvalidInput, NotFound, problems_from_validation
+from station.program import Program, ProgramStep
+from station.protocols import library
+from station.protocols.compiler import compile_program, ordered_levels
+from station.protocols.model import Caps, Protocol
+from station.protocols.progression import SessionResult, decide
+from station.protocols.settings import PatientSettings, check_settings
+from station.storage import Store
+from station.wiring import WiringConfig, load_wiring
+
+DEMO_PROTOCOL = "vibration-ladder"
+CAPS_KEY = "clinician_caps"
+# Caps a lower value makes stricter; min_minutes_between_sessions is stricter when higher.
+TIGHTER_IS_HIGHER = ("min_minutes_between_sessions",)
+
+
+class Planner:
+    """Stateless over the Store and the library, except a small cache of programs."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        store: Store,
+        config_path: str | Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        wiring: WiringConfig | None = None,
+    ):
+        self.data_dir = Path(data_dir)
+        self.store = store
+        self.wiring = wiring or load_wiring(Path(config_path) if config_path else None)
+        self._clock = clock
+        self._programs: dict[int, Program] = {}
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else self.store.now()
+
+    # -- the plan ---------------------------------------------------------------------------
+
+    def seed_demo(self) -> None:
+        """A fresh simulator station gets the built-in vibration ladder at its first level
+        so that the page has something to play; a real station waits for the clinician."""
+        if self.store.get_plan() is not None:
+            return
+        result = library.import_file(
+            self.data_dir,
+            next(p for p in library.builtin_paths() if p.stem == DEMO_PROTOCOL),
+            wiring=self.wiring,
+        )
+        protocol = library.get_protocol(self.data_dir, result.id, result.version)
+        self.store.set_plan(
+            protocol.id, protocol.version, levels={protocol.ladders[0].name: 0},
+            reason="demo plan (simulator, fresh data directory)",
+        )
+
+    def protocol(self) -> Protocol | None:
+        plan = self.store.get_plan()
+        if plan is None:
+            return None
+        return library.get_protocol(self.data_dir, plan.protocol_id, plan.protocol_version)
+
+    def caps_override(self) -> dict[str, Any]:
+        plan = self.store.get_plan()
+        return dict((plan.settings if plan else {}).get(CAPS_KEY) or {})
+
+    def effective(self, protocol: Protocol) -> Protocol:
+        """The protocol with the clinician's page caps applied (each only tightens)."""
+        over = self.caps_override()
+        if not over:
+            return protocol
+        caps = protocol.caps.model_dump()
+        for key, value in over.items():
+            if key in caps:
+                tighter = max if key in TIGHTER_IS_HIGHER else min
+                caps[key] = tighter(caps[key], value)
+        return protocol.model_copy(update={"caps": Caps.model_validate(caps)})
+
+    def settings(self) -> PatientSettings:
+        plan = self.store.get_plan()
+        raw = {k: v for k, v in (plan.settings if plan else {}).items() if k != CAPS_KEY}
+        try:
+            return PatientSettings.model_validate(raw)
+        except ValidationError:
+            return PatientSettings()
+
+    def ladder_and_level(self, protocol: Protocol) -> tuple[str, int]:
+        """The ladder to play next: the plan's ladder whose last session is oldest."""
+        plan = self.store.get_plan()
+        levels = plan.levels if plan else {}
+        names = [lad.name for lad in protocol.ladders if lad.name in levels] or [
+            protocol.ladders[0].name
+        ]
+        last: dict[str, int] = {}
+        for s in self.store.list_sessions(limit=50):
+            last.setdefault(s.ladder, s.id)
+        ladder = min(names, key=lambda n: (last.get(n, 0), names.index(n)))
+        return ladder, int(levels.get(ladder, 0))
+
+    def next_program(self) -> dict[str, Any] | None:
+        """What the next session will be and whether it may start now (with why not)."""
+        base = self.protocol()
+        if base is None:
+            return None
+        protocol = self.effective(base)
+        ladder, index = self.ladder_and_level(protocol)
+        settings = self.settings()
+        lad = protocol.ladder(ladder)
+        levels = ordered_levels(protocol, lad, settings.rankings.get(ladder))
+        index = min(index, len(levels) - 1)
+        program = compile_program(protocol, level=index, wiring=self.wiring, settings=settings,
+                                  ladder=ladder)
+        check = self.store.check_limits(
+            sessions_per_day=protocol.caps.sessions_per_day,
+            min_gap_minutes=round(protocol.caps.min_minutes_between_sessions),
+            now=self.now(),
+        )
+        level = levels[index]
+        return {
+            "protocol": protocol,
+            "program": program,
+            "protocol_id": protocol.id,
+            "protocol_name": protocol.name,
+            "version": protocol.version,
+            "ladder": ladder,
+            "level": level.name,
+            "level_index": index,
+            "level_count": len(levels),
+            "description": level.description or lad.description or protocol.patient_notes or "",
+            "duration_ms": program.duration_ms,
+            "allowed": check.allowed,
+            "message": "You can start now." if check.allowed else check.message,
+            "next_allowed_at": check.next_allowed_at,
+            "done_today": check.done_today,
+            "sessions_per_day": protocol.caps.sessions_per_day,
+        }
+
+    def create_session(self, nxt: dict[str, Any]) -> int:
+        program: Program = nxt["program"]
+        protocol: Protocol = nxt["protocol"]
+        sid = self.store.create_session(
+            program.protocol_id, program.protocol_version, program.protocol_hash,
+            program.level_index, program.model_dump(mode="json"), len(program.steps),
+            ladder=nxt["ladder"], level_name=program.level,
+            sessions_per_day=protocol.caps.sessions_per_day,
+            min_gap_minutes=round(protocol.caps.min_minutes_between_sessions),
+        )
+        self._programs[sid] = program
+        return sid
+
+    def program_of(self, sid: int) -> Program:
+        if sid not in self._programs:
+            session = self.store.get_session(sid)
+            self._programs[sid] = Program.model_validate(session.program)
+        return self._programs[sid]
+
+    def step_of(self, sid: int, index: int) -> ProgramStep:
+        steps = self.program_of(sid).steps
+        if not 0 <= index < len(steps):
+            raise InvalidInput("step_index", index, f"0..{len(steps) - 1}")
+        return steps[index]
+
+    def stop_threshold(self, sid: int) -> int | None:
+        return self.program_of(sid).stop_threshold
+
+    # -- progression --------------------------------------------------------------------------
+
+    def decide_after(self, sid: int) -> None:
+        """Record the progression decision for a session that ran and ended."""
+        session = self.store.get_session(sid, full=False)
+        if session.started_at is None:
+            return
+        try:
+            protocol = library.get_protocol(self.data_dir, session.protocol_id,
+                                            session.protocol_version)
+            rule = protocol.progression_for(session.ladder)
+            lad = protocol.ladder(session.ladder)
+        except (NotFound, KeyError, ConfigError):
+            return
+        history = [
+            SessionResult(
+                at=h["ended_at"] or self.now(), level_index=h["level"], completed=h["completed"],
+                ratings=tuple(h["ratings"]),
+                stopped_by_rating=bool(h["end_reason"] and ("rating" in h["end_reason"]
+                                                            or "too_much" in h["end_reason"])),
+            )
+            for h in self.store.progression_history(ladder=session.ladder, limit=200)
+        ]
+        d = decide(rule, history, current_level=min(session.level, len(lad.levels) - 1),
+                   level_count=len(lad.levels))
+        self.store.record_decision(sid, d.action, d.from_level, d.to_level, d.reason)
+
+    # -- changes from the page ----------------------------------------------------------------
+
+    def find_level(self, protocol: Protocol, key: str) -> tuple[str, int]:
+        """``ladder/index``, a level id or a level name -> (ladder, index)."""
+        if "/" in key:
+            ladder, _, idx = key.partition("/")
+            if idx.isdigit():
+                try:
+                    if int(idx) < len(protocol.ladder(ladder).levels):
+                        return ladder, int(idx)
+                except KeyError:
+                    pass
+        for lad in protocol.ladders:
+            for i, lv in enumerate(lad.levels):
+                if key in (lv.id, lv.name):
+                    return lad.name, i
+        allowed = [f"{lad.name}/{i}" for lad in protocol.ladders for i in range(len(lad.levels))]
+        raise InvalidInput("level", key, allowed)
+
+    def assign(self, protocol_id: str, level: str, *, by: str) -> dict[str, Any]:
+        protocol = library.get_protocol(self.data_dir, protocol_id)
+        ladder, index = self.find_level(protocol, level)
+        levels = {lad.name: 0 for lad in protocol.ladders}
+        plan = self.store.get_plan()
+        if plan and plan.protocol_id == protocol.id:
+            levels.update({k: v for k, v in plan.levels.items() if k in levels})
+        levels[ladder] = index
+        self.store.set_plan(protocol.id, protocol.version, levels=levels,
+                            reason=f"assigned by {by}")
+        return {"protocol_id": protocol.id, "version": protocol.version, "ladder": ladder,
+                "level_index": index}
+
+    def set_caps(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
+        protocol = self.protocol()
+        if protocol is None:
+            raise InvalidInput("protocol", None, "an assigned plan", "assign a protocol first")
+        fields = Caps.model_fields
+        over = self.caps_override()
+        for key, value in changes.items():
+            if key not in fields:
+                raise InvalidInput(key, value, sorted(fields))
+            mine = getattr(protocol.caps, key)
+            tighter_ok = value >= mine if key in TIGHTER_IS_HIGHER else value <= mine
+            if not tighter_ok:
+                word = "at least" if key in TIGHTER_IS_HIGHER else "at most"
+                raise InvalidInput(key, value, f"{word} {mine:g} (the protocol's own cap)")
+            over[key] = int(value) if key == "sessions_per_day" else float(value)
+        try:
+            Caps.model_validate({**protocol.caps.model_dump(), **over})
+        except ValidationError as exc:
+            raise ConfigError("caps", problems_from_validation(exc)) from None
+        plan = self.store.get_plan()
+        assert plan is not None
+        self.store.set_plan(plan.protocol_id, plan.protocol_version,
+                            settings={**plan.settings, CAPS_KEY: over},
+                            reason=f"caps set by {by}")
+        return {"caps": self.effective(protocol).caps.model_dump()}
+
+    def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
+        """Patient settings within the caps; a value above a cap is refused, cap shown."""
+        plan = self.store.get_plan()
+        protocol = self.protocol()
+        if plan is None or protocol is None:
+            raise InvalidInput("plan", None, "an assigned plan", "no plan is assigned yet")
+        protocol = self.effective(protocol)
+        allowed = ("intensity_percent", "brush_speed_cm_s", "reminder_times")
+        for key in changes:
+            if key not in allowed:
+                raise InvalidInput(key, changes[key], list(allowed))
+        merged = {**self.settings().model_dump(), **changes}
+        try:
+            new = PatientSettings.model_validate(merged)
+        except ValidationError as exc:
+            p = problems_from_validation(exc, merged)[0]
+            raise InvalidInput(p.path, p.value, _range_of(p.path), p.message) from None
+        problems = check_settings(protocol, new, self.wiring)
+        if problems:
+            p = problems[0]
+            raise InvalidInput(p.path, p.value, _cap_of(protocol, p.path), p.message)
+        stored = {**plan.settings, **new.model_dump(mode="json")}
+        self.store.set_plan(plan.protocol_id, plan.protocol_version, settings=stored,
+                            reason=f"settings changed by {by}")
+        return new.model_dump(mode="json")
+
+    def limits(self) -> tuple[int | None, timedelta | None]:
+        protocol = self.protocol()
+        if protocol is None:
+            return None, None
+        caps = self.effective(protocol).caps
+        return caps.sessions_per_day, timedelta(minutes=caps.min_minutes_between_sessions)
+
+
+def _range_of(path: str) -> str | None:
+    field = PatientSettings.model_fields.get(path)
+    return field.description if field else None
+
+
+def _cap_of(protocol: Protocol, path: str) -> str | None:
+    caps = protocol.caps
+    if path == "brush_speed_cm_s":
+        return f"<= {caps.max_brush_speed_cm_s:g} cm/s"
+    if path == "reminder_times":
+        return f"at most {caps.sessions_per_day} times"
+    return None

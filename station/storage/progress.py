@@ -1,0 +1,226 @@
+"""Progression decisions, level history, reminders and adherence (part of ``Store``).
+
+A decision is taken after each finished session by the progression rules (not here) and
+recorded with its reason; when it changes the level, the plan's level for that ladder and
+the level history change in the same transaction, so the record can never say "advanced"
+while the plan still holds the old level.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from station.errors import Conflict, InvalidInput
+from station.storage import validate as v
+from station.storage.db import from_text, to_text
+from station.storage.limits import day_start, local
+from station.storage.models import FINAL_STATES, Decision, LevelChange
+from station.storage.rows import _session_row, decision_from_row
+
+_ACTION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+REMINDER_KINDS = ("due", "missed", "snoozed", "dismissed")
+
+
+@dataclass(frozen=True)
+class DayAdherence:
+    day: date
+    prescribed: int | None  # sessions per day from the protocol; None: not prescribed
+    started: int  # sessions that started running that day (any end)
+    completed: int  # of those, completed
+    reminders: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "prescribed": self.prescribed,
+            "started": self.started,
+            "completed": self.completed,
+            "reminders": self.reminders,
+        }
+
+
+class ProgressMixin:
+    _tx: Any
+    _read: Any
+    now: Any
+    tz: Any
+
+    def record_decision(
+        self, session_id: int, action: str, from_level: int, to_level: int, reason: str
+    ) -> Decision:
+        """Record the progression decision for a finished session (one per session) and,
+        if ``to_level`` differs, move the plan's level for the session's ladder."""
+        if not isinstance(action, str) or not _ACTION.match(action):
+            raise InvalidInput(
+                "action", action, "a short lower-case word such as advance, hold or step_down"
+            )
+        from_level = v.integer("from_level", from_level, 0)
+        to_level = v.integer("to_level", to_level, 0)
+        reason = v.text("reason", reason, 500)
+        now = to_text(self.now())
+        with self._tx() as conn:
+            row = _session_row(conn, session_id)
+            if row["state"] not in FINAL_STATES:
+                raise Conflict(
+                    f"session {session_id} is {row['state']}; progression is "
+                    "decided once it has ended"
+                )
+            if conn.execute(
+                "SELECT 1 FROM decisions WHERE session_id = ?", (session_id,)
+            ).fetchone():
+                raise Conflict(f"session {session_id} already has a progression decision")
+            cur = conn.execute(
+                """INSERT INTO decisions (session_id, at, ladder, action, from_level, to_level,
+                       reason) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (session_id, now, row["ladder"], action, from_level, to_level, reason),
+            )
+            if to_level != from_level:
+                self._write_level(
+                    conn, row["ladder"], to_level, f"{action}: {reason}", session_id, now
+                )
+            d = conn.execute("SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return decision_from_row(d)
+
+    def progression_history(
+        self, *, ladder: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Finished sessions, newest first, with what progression rules look at: level,
+        whether it completed, after-step discomfort ratings (in order), the highest live
+        rating and the decision taken. Sessions that never started are left out."""
+        limit = v.integer("limit", limit, 1, 1000)
+        sql = (
+            "SELECT * FROM sessions WHERE state IN ('completed','stopped','aborted') "
+            "AND started_at IS NOT NULL"
+        )
+        args: list[Any] = []
+        if ladder is not None:
+            sql += " AND ladder = ?"
+            args.append(ladder)
+        out = []
+        with self._read() as conn:
+            for s in conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall():
+                ratings = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT value FROM ratings WHERE session_id = ? AND live = 0 ORDER BY id",
+                        (s["id"],),
+                    )
+                ]
+                live_max = conn.execute(
+                    "SELECT max(value) FROM ratings WHERE session_id = ? AND live = 1", (s["id"],)
+                ).fetchone()[0]
+                d = conn.execute(
+                    "SELECT * FROM decisions WHERE session_id = ?", (s["id"],)
+                ).fetchone()
+                out.append(
+                    {
+                        "session_id": s["id"],
+                        "ladder": s["ladder"],
+                        "level": s["level"],
+                        "state": s["state"],
+                        "completed": s["state"] == "completed",
+                        "end_reason": s["end_reason"],
+                        "ended_by": s["ended_by"],
+                        "ended_at": from_text(s["ended_at"]),
+                        "ratings": ratings,
+                        "live_max": live_max,
+                        "decision": decision_from_row(d) if d else None,
+                    }
+                )
+        return out
+
+    def level_history(self, ladder: str | None = None) -> list[LevelChange]:
+        """Every level change, oldest first."""
+        sql, args = "SELECT * FROM level_history", ()
+        if ladder is not None:
+            sql, args = sql + " WHERE ladder = ?", (ladder,)
+        with self._read() as conn:
+            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            LevelChange(
+                r["id"],
+                from_text(r["at"]),
+                r["ladder"],
+                r["from_level"],
+                r["to_level"],
+                r["reason"],
+                r["session_id"],
+            )
+            for r in rows
+        ]
+
+    def record_reminder(self, kind: str = "due", at: datetime | None = None) -> int:
+        """A reminder shown to the patient (for the adherence log)."""
+        kind = v.choice("kind", kind, REMINDER_KINDS)
+        when = to_text(at if at is not None else self.now(), "at")
+        with self._tx() as conn:
+            return int(
+                conn.execute(
+                    "INSERT INTO reminders (at, kind) VALUES (?, ?)", (when, kind)
+                ).lastrowid
+            )
+
+    def reminders_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM reminders WHERE at >= ? AND at < ? ORDER BY id",
+                (to_text(start, "start"), to_text(end, "end")),
+            ).fetchall()
+        return [{"id": r["id"], "at": from_text(r["at"]), "kind": r["kind"]} for r in rows]
+
+    def adherence(
+        self, start_day: date, end_day: date, *, sessions_per_day: int | None
+    ) -> list[DayAdherence]:
+        """Per local day in [start_day, end_day]: sessions started and completed against
+        ``sessions_per_day`` (from the protocol, passed in), and reminders shown."""
+        if end_day < start_day:
+            raise InvalidInput("end_day", end_day.isoformat(), f"on or after {start_day}")
+        if (end_day - start_day).days > 3660:
+            raise InvalidInput("end_day", end_day.isoformat(), "at most ten years after start")
+        v.optional_int("sessions_per_day", sessions_per_day, 1)
+        lo = to_text(day_start(start_day, self.tz))
+        hi = to_text(day_start(end_day + timedelta(days=1), self.tz))
+        with self._read() as conn:
+            sessions = conn.execute(
+                "SELECT started_at, state FROM sessions WHERE started_at >= ? AND started_at < ?",
+                (lo, hi),
+            ).fetchall()
+            reminders = conn.execute(
+                "SELECT at FROM reminders WHERE at >= ? AND at < ?", (lo, hi)
+            ).fetchall()
+        return _per_day(start_day, end_day, sessions, reminders, sessions_per_day, self.tz)
+
+
+def _per_day(
+    start_day: date,
+    end_day: date,
+    sessions: list[sqlite3.Row],
+    reminders: list[sqlite3.Row],
+    per_day: int | None,
+    tz: Any,
+) -> list[DayAdherence]:
+    started: dict[date, int] = {}
+    completed: dict[date, int] = {}
+    shown: dict[date, int] = {}
+    for s in sessions:
+        day = local(from_text(s["started_at"]), tz).date()
+        started[day] = started.get(day, 0) + 1
+        if s["state"] == "completed":
+            completed[day] = completed.get(day, 0) + 1
+    for r in reminders:
+        day = local(from_text(r["at"]), tz).date()
+        shown[day] = shown.get(day, 0) + 1
+    days = (end_day - start_day).days + 1
+    out = []
+    for i in range(days):
+        day = start_day + timedelta(days=i)
+        out.append(
+            DayAdherence(
+                day, per_day, started.get(day, 0), completed.get(day, 0), shown.get(day, 0)
+            )
+        )
+    return out

@@ -1,0 +1,187 @@
+"""Ratings and the journal (part of ``Store``).
+
+Rules, checked before anything is written:
+- discomfort ``value`` 0-10 (NRS); ``pleasantness`` is bipolar -10 (very unpleasant) ..
+  +10 (very pleasant), 0 neutral, the scale used in affective-touch brushing studies;
+  ``lingering`` true/false/None and ``lingering_where`` only when lingering is true.
+- live ratings only while the session is running or paused.
+- after-step ratings while running or paused, and, because the patient often rates the
+  last "rate" step just after the program ends, within ``RATING_GRACE`` after a session
+  *completed* (not stopped or aborted), for that last rate step (or with no step).
+- the journal: up to ``MAX_JOURNAL`` characters, an optional trigger; attached to the
+  given session, else the running or paused one, else the most recent one that ended within
+  ``JOURNAL_ATTACH_WINDOW``; otherwise kept on its own (e.g. before any session).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from station.errors import Conflict, InvalidInput
+from station.storage import validate as v
+from station.storage.db import from_text, to_text
+from station.storage.models import JournalEntry, Rating
+from station.storage.rows import (
+    _check_step_index,
+    _session_row,
+    journal_from_row,
+    rating_from_row,
+)
+
+RATING_GRACE = timedelta(minutes=10)
+JOURNAL_ATTACH_WINDOW = timedelta(hours=6)
+MAX_JOURNAL = 4000
+MAX_TRIGGER = 200
+MAX_WHERE = 200
+
+
+class RatingsMixin:
+    _tx: Any
+    _read: Any
+    now: Any
+
+    def add_rating(
+        self,
+        session_id: int,
+        value: int,
+        *,
+        step_index: int | None = None,
+        live: bool = False,
+        pleasantness: int | None = None,
+        lingering: bool | None = None,
+        lingering_where: str | None = None,
+    ) -> int:
+        """Store one rating; returns its id. Refusals (``InvalidInput``, ``NotFound``,
+        ``Conflict``) change nothing."""
+        value = v.integer("value", value, 0, 10)
+        step_index = v.optional_int("step_index", step_index, 0)
+        if not isinstance(live, bool):
+            raise InvalidInput("live", live, "true or false")
+        pleasantness = v.optional_int("pleasantness", pleasantness, -10, 10)
+        lingering = v.optional_bool("lingering", lingering)
+        where = v.text("lingering_where", lingering_where, MAX_WHERE, required=False)
+        if where is not None and lingering is not True:
+            raise InvalidInput(
+                "lingering_where",
+                lingering_where,
+                "only when lingering is true",
+                "lingering_where is given but lingering is not true; set "
+                "lingering to true or leave the place empty",
+            )
+        with self._tx() as conn:
+            row = _session_row(conn, session_id)
+            if step_index is not None:
+                _check_step_index(step_index, row)
+            self._check_rating_allowed(row, live, step_index)
+            cur = conn.execute(
+                """INSERT INTO ratings (session_id, step_index, at, live, value, pleasantness,
+                       lingering, lingering_where) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    session_id,
+                    step_index,
+                    to_text(self.now()),
+                    int(live),
+                    value,
+                    pleasantness,
+                    None if lingering is None else int(lingering),
+                    where,
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def _check_rating_allowed(self, row: sqlite3.Row, live: bool, step_index: int | None) -> None:
+        state, sid = row["state"], row["id"]
+        if state in ("running", "paused"):
+            return
+        if state == "armed":
+            raise Conflict(f"session {sid} has not started yet; rate it once it runs")
+        if live:
+            raise Conflict(
+                f"session {sid} already ended ({state}); a live rating is only taken while it runs"
+            )
+        ended = from_text(row["ended_at"])
+        if state == "completed" and ended is not None and self.now() - ended <= RATING_GRACE:
+            last_rate = last_rate_step(row)
+            if step_index is None or step_index == last_rate:
+                return
+            raise Conflict(
+                f"session {sid} already ended; after the end only its last rating step "
+                f"(step {last_rate}) can still be rated, for {_minutes(RATING_GRACE)} minutes"
+            )
+        raise Conflict(
+            f"session {sid} already ended ({state}) and can no longer be rated; write a "
+            "journal entry instead"
+        )
+
+    def add_journal(
+        self, text: str, trigger: str | None = None, session_id: int | None = None
+    ) -> JournalEntry:
+        """A free-text entry with an optional trigger (what set the symptoms off)."""
+        text = v.text("text", text, MAX_JOURNAL)
+        trigger = v.text("trigger", trigger, MAX_TRIGGER, required=False)
+        now = self.now()
+        with self._tx() as conn:
+            if session_id is not None:
+                _session_row(conn, session_id)
+            else:
+                session_id = _attach_to(conn, to_text(now - JOURNAL_ATTACH_WINDOW))
+            cur = conn.execute(
+                'INSERT INTO journal (session_id, at, text, "trigger") VALUES (?, ?, ?, ?)',
+                (session_id, to_text(now), text, trigger),
+            )
+            row = conn.execute("SELECT * FROM journal WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return journal_from_row(row)
+
+    def list_journal(
+        self, *, session_id: int | None = None, standalone: bool = False, limit: int = 200
+    ) -> list[JournalEntry]:
+        """Entries newest first: all, one session's, or only those kept on their own."""
+        limit = v.integer("limit", limit, 1, 10000)
+        sql, args = "SELECT * FROM journal", []
+        if standalone:
+            sql += " WHERE session_id IS NULL"
+        elif session_id is not None:
+            sql += " WHERE session_id = ?"
+            args.append(session_id)
+        with self._read() as conn:
+            rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [journal_from_row(r) for r in rows]
+
+    def get_rating(self, rating_id: int) -> Rating:
+        from station.errors import NotFound
+
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no rating with id {rating_id}")
+        return rating_from_row(row)
+
+
+def _attach_to(conn: sqlite3.Connection, recent_since: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM sessions WHERE state IN ('running','paused') ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:  # an armed session has not happened yet: not the one written about
+        row = conn.execute(
+            "SELECT id FROM sessions WHERE ended_at >= ? AND started_at IS NOT NULL "
+            "ORDER BY ended_at DESC LIMIT 1",
+            (recent_since,),
+        ).fetchone()
+    return row["id"] if row else None
+
+
+def last_rate_step(row: sqlite3.Row) -> int:
+    """Index of the program's last ``rate`` step (the last step if none is marked)."""
+    try:
+        steps = json.loads(row["program_json"]).get("steps", [])
+        rates = [int(s.get("index", i)) for i, s in enumerate(steps) if s.get("kind") == "rate"]
+    except (ValueError, AttributeError, TypeError):
+        rates = []
+    return rates[-1] if rates else max(row["planned_steps"] - 1, 0)
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)

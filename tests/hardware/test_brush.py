@@ -1,0 +1,176 @@
+"""The brush arm in skin units: kinematics, travel limits, park/detach and resolution."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hardware.brush import BrushArm
+from hardware.interfaces import Brush
+from hardware.sim.pwm import SimPWMChannel
+from hardware.trace import Trace
+from station.wiring import BrushConfig, load_wiring
+
+
+@pytest.fixture
+def config() -> BrushConfig:
+    return load_wiring(None).brush[0]
+
+
+@pytest.fixture
+def trace() -> Trace:
+    return Trace()
+
+
+@pytest.fixture
+def arm(config: BrushConfig, trace: Trace) -> Iterator[BrushArm]:
+    pwm = SimPWMChannel(name=config.name, trace=trace, frequency_hz=config.frequency_hz)
+    with BrushArm(config=config, pwm=pwm) as brush:
+        yield brush
+
+
+def pulse_ns(config: BrushConfig, angle: float) -> int:
+    """The datasheet mapping, restated independently of the module."""
+    span = config.pulse_max_us - config.pulse_min_us
+    return round((config.pulse_min_us + angle / config.servo_range_deg * span) * 1000)
+
+
+def events(trace: Trace, name: str) -> list[tuple[str, int]]:
+    return [(r.what, r.value) for r in trace.select(device=name)]
+
+
+def test_is_a_brush(arm: BrushArm) -> None:
+    assert isinstance(arm, Brush)
+
+
+def test_kinematics_map_skin_to_angle_to_pulse(arm: BrushArm, config: BrushConfig) -> None:
+    assert arm.travel_cm == pytest.approx(
+        math.radians(config.max_angle_deg - config.min_angle_deg) * config.radius_cm
+    )
+    assert arm.angle_for_position(0) == config.min_angle_deg
+    assert arm.angle_for_position(arm.travel_cm) == pytest.approx(config.max_angle_deg)
+    for position in (0.0, 1.0, arm.travel_cm / 3, arm.travel_cm):
+        arm.set_position_cm(position)
+        angle = config.min_angle_deg + math.degrees(position / config.radius_cm)
+        assert arm.angle_deg == pytest.approx(angle)
+        assert arm.position_cm == pytest.approx(position)
+        assert arm._pwm.duty_cycle_ns == pulse_ns(config, angle)
+
+
+def test_out_of_travel_targets_are_refused_without_a_write(
+    arm: BrushArm, trace: Trace, config: BrushConfig
+) -> None:
+    arm.start()
+    before = trace.last_seq()
+    for bad in (-0.01, arm.travel_cm + 0.01, math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError) as info:
+            arm.set_position_cm(bad)
+        msg = str(info.value)
+        assert repr(bad) in msg and f"0..{arm.travel_cm:.3f} cm" in msg
+        assert "brush 'brush'" in msg
+    with pytest.raises(ValueError, match="outside the calibrated travel"):
+        arm.set_angle_deg(config.max_angle_deg + 1)
+    assert trace.last_seq() == before
+
+
+def test_float_noise_at_the_end_stop_is_accepted(arm: BrushArm, config: BrushConfig) -> None:
+    arm.set_position_cm(arm.travel_cm + 1e-12)
+    assert arm.angle_deg == pytest.approx(config.max_angle_deg)
+    arm.set_position_cm(-1e-12)
+    assert arm.angle_deg == config.min_angle_deg
+
+
+def test_start_attaches_at_park_and_park_is_one_write(
+    arm: BrushArm, trace: Trace, config: BrushConfig
+) -> None:
+    setup = len(trace)
+    assert not arm.attached
+    arm.start()
+    park = pulse_ns(config, config.park_angle_deg)
+    assert events(trace, "brush")[setup:] == [("duty_cycle_ns", park), ("enable", 1)]
+    assert arm.attached and arm.angle_deg == config.park_angle_deg
+    assert not arm.on_skin and arm.position_cm < 0  # parked off the skin
+    arm.set_position_cm(2.0)
+    assert arm.on_skin
+    mark = trace.last_seq()
+    arm.park()
+    assert [(r.what, r.value) for r in trace.since(mark + 1)] == [("duty_cycle_ns", park)]
+
+
+def test_off_parks_then_detaches_and_no_pulses_follow(
+    arm: BrushArm, trace: Trace, config: BrushConfig
+) -> None:
+    arm.start()
+    arm.set_position_cm(5.0)
+    mark = trace.last_seq()
+    arm.off()
+    after = [(r.what, r.value) for r in trace.since(mark + 1)]
+    assert after == [("duty_cycle_ns", pulse_ns(config, config.park_angle_deg)), ("enable", 0)]
+    assert not arm.attached and arm._pwm.state()["pulse_us"] == 0.0
+    arm.off()  # idempotent: no further writes
+    assert trace.last_seq() == mark + 2
+
+
+def test_off_never_raises_and_still_detaches(config: BrushConfig, trace: Trace) -> None:
+    class FailingDuty(SimPWMChannel):
+        def set_duty_cycle_ns(self, duty_ns: int) -> None:
+            raise OSError(5, "Input/output error")
+
+    pwm = FailingDuty(name="brush", trace=trace, frequency_hz=config.frequency_hz)
+    pwm.set_enabled(True)
+    arm = BrushArm(config=config, pwm=pwm)
+    arm.off()
+    assert not pwm.enabled
+    arm.close()
+
+
+def test_delayed_detach_lets_the_servo_reach_park(config: BrushConfig, trace: Trace) -> None:
+    pwm = SimPWMChannel(name="brush", trace=trace, frequency_hz=config.frequency_hz)
+    with BrushArm(config=config, pwm=pwm, detach_delay_s=0.05) as arm:
+        arm.start()
+        arm.set_position_cm(3.0)
+        arm.off()
+        arm.off()  # a repeated stop does not cut the delay short
+        assert arm.attached and arm.angle_deg == config.park_angle_deg
+        deadline = time.monotonic() + 2
+        while arm.attached and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not arm.attached
+        # start() cancels a pending detach
+        arm.start()
+        arm.set_position_cm(3.0)
+        arm.off()
+        arm.start()
+        time.sleep(0.1)
+        assert arm.attached
+
+
+def test_wrong_pwm_period_is_refused(config: BrushConfig, trace: Trace) -> None:
+    pwm = SimPWMChannel(name="brush", trace=trace, frequency_hz=config.frequency_hz * 2)
+    with pytest.raises(ValueError, match="frequency_hz"):
+        BrushArm(config=config, pwm=pwm)
+
+
+def test_speed_conversions_round_trip(arm: BrushArm, config: BrushConfig) -> None:
+    one_degree_cm = math.radians(1) * config.radius_cm
+    assert arm.speed_to_deg_s(one_degree_cm) == pytest.approx(1.0)
+    for speed in (config.min_speed_cm_s, config.max_speed_cm_s):
+        assert arm.deg_s_to_speed(arm.speed_to_deg_s(speed)) == pytest.approx(speed)
+
+
+def test_hardware_pwm_resolution_beats_software_pwm(arm: BrushArm) -> None:
+    """1 ns duty steps give < 0.01 cm on the skin; whole-percent software PWM gives a
+    handful of positions over the whole travel."""
+    assert arm.duty_step_cm < 0.01
+    step = 0.01
+    positions = [i * step for i in range(int(arm.travel_cm / step) + 1)]
+    duties = [arm.duty_ns_for_angle(arm.angle_for_position(p)) for p in positions]
+    # every 0.01 cm move changes the hardware duty cycle: the resolution is below 0.01 cm
+    assert all(b > a for a, b in itertools.pairwise(duties))
+    period = arm._pwm.period_ns
+    software = {round(d / period * 100) for d in duties}  # lgpio: whole percent
+    assert len(software) <= 6 < len(set(duties))

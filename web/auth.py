@@ -1,0 +1,183 @@
+"""Logging in and out, and the first-run page that creates the first clinician.
+
+There is no default password anywhere: until a clinician account exists every page
+(except stopping) leads to ``/setup``. Login attempts are rate-limited per address so a
+guessed password costs minutes, not milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
+
+from web.errors import ApiError
+from web.security import (
+    ROLES,
+    User,
+    actor,
+    field,
+    hash_password,
+    login_required_any,
+    verify_password,
+)
+
+bp = Blueprint("auth", __name__)
+
+OPEN_ENDPOINTS = {
+    "auth.setup",
+    "static",
+    "api.stop",
+    "patient.stop_form",
+    "api.status",
+    "openapi.document",
+}
+
+
+def _coord() -> Any:
+    return current_app.extensions["station.coordinator"]
+
+
+def init(app: Flask, *, limiter: Limiter) -> None:
+    """Rate-limit both login routes and send a fresh station to the first-run page."""
+    rate = lambda: current_app.config["LOGIN_RATE_LIMIT"]  # noqa: E731
+    limiter.limit(rate, methods=["POST"])(login)
+    limiter.limit(rate, methods=["POST"])(api_login)
+    limiter.limit(rate, methods=["POST"])(setup)
+
+    @app.before_request
+    def _first_run() -> Any:
+        if request.endpoint in OPEN_ENDPOINTS or request.path.startswith("/api/"):
+            return None
+        if _coord().store.count_users("clinician") == 0:
+            return redirect(url_for("auth.setup"))
+        return None
+
+
+def _valid_name(name: str) -> str:
+    name = (name or "").strip()
+    if not (1 <= len(name) <= 64) or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ApiError(
+            422,
+            "invalid",
+            "a user name is 1-64 letters, digits, '.', '-' or '_'",
+            field="name",
+            value=name,
+        )
+    return name
+
+
+def create_user(name: str, role: str, password: str) -> User:
+    if role not in ROLES:
+        raise ApiError(422, "invalid", "unknown role", field="role", value=role, allowed=list(ROLES))
+    store = _coord().store
+    name = _valid_name(name)
+    if store.get_user(name) is not None:
+        raise ApiError(409, "conflict", f"a user called {name!r} exists already", field="name", value=name)
+    record = store.create_user(name, role, hash_password(password))
+    if isinstance(record, int):
+        record = store.get_user_by_id(record)
+    return User.from_record(record)
+
+
+def _authenticate(name: str, password: str) -> User | None:
+    record = _coord().store.get_user((name or "").strip())
+    if record is None or not verify_password(field(record, "password_hash"), password or ""):
+        return None
+    return User.from_record(record)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> Any:
+    """First run: create the clinician account (only while none exists)."""
+    if _coord().store.count_users("clinician") > 0:
+        return redirect(url_for("auth.login"))
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm", ""):
+            error = ApiError(422, "invalid", "the two passwords differ", field="confirm")
+        else:
+            try:
+                user = create_user(request.form.get("name", ""), "clinician", password)
+            except ApiError as exc:
+                error = exc
+            else:
+                login_user(user)
+                flash("Clinician account created. Next: assign a plan and add a patient account.")
+                return redirect(url_for("clinician.overview"))
+    return render_template("setup.html", error=error), (422 if error else 200)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        user = _authenticate(request.form.get("name", ""), request.form.get("password", ""))
+        if user is None:
+            error = "Wrong name or password."
+        else:
+            login_user(user)
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("patient.home")
+            return redirect(target)
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("patient.home"))
+
+
+@bp.route("/api/login", methods=["POST"])
+def api_login() -> Any:
+    """JSON login; returns the CSRF token the client sends back as ``X-CSRFToken``.
+
+    Exempt from CSRF (there is no session yet) but only JSON is accepted, which a
+    cross-site form cannot send without a CORS preflight the station never grants.
+    """
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid", "the body must be a JSON object {name, password}")
+    name, password = body.get("name"), body.get("password")
+    for key, value in (("name", name), ("password", password)):
+        if not isinstance(value, str):
+            raise ApiError(422, "invalid", f"{key} is required and must be a string", field=key)
+    user = _authenticate(name, password)
+    if user is None:
+        raise ApiError(401, "unauthenticated", "wrong name or password")
+    login_user(user)
+    return jsonify(
+        {"user": {"name": user.name, "role": user.role}, "csrf_token": generate_csrf()}
+    )
+
+
+@bp.route("/api/logout", methods=["POST"])
+@login_required_any
+def api_logout() -> Any:
+    who = actor()
+    logout_user()
+    return jsonify({"logged_out": who})
+
+
+def whoami() -> dict[str, Any] | None:
+    if not current_user.is_authenticated:
+        return None
+    return {"name": current_user.name, "role": current_user.role}

@@ -1,0 +1,18 @@
+/* Printable report: the same numbers as the tables, drawn. */
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("report-data").textContent);
+  const t = (iso) => Date.parse(iso) / 1000;
+  const ratings = { "mean discomfort": [], "max discomfort": [] };
+  data.ratings.forEach((p) => {
+    if (p.discomfort_mean != null) ratings["mean discomfort"].push([t(p.started_at), p.discomfort_mean]);
+    if (p.discomfort_max != null) ratings["max discomfort"].push([t(p.started_at), p.discomfort_max]);
+  });
+  Object.keys(ratings).forEach((k) => { if (!ratings[k].length) delete ratings[k]; });
+  StationCharts.lines(document.getElementById("report-ratings"), ratings, { y: [0, 10], yLabel: "0-10" });
+  const levels = {};
+  data.levels.forEach((c) => { (levels[c.ladder] = levels[c.ladder] || []).push([t(c.at), c.to_level + 1]); });
+  StationCharts.lines(document.getElementById("report-levels"), levels, { stepped: true, yLabel: "level" });
+  const b = document.getElementById("print-button");
+  if (b) b.addEventListener("click", () => window.print());
+})();

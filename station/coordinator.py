@@ -31,6 +31,18 @@ log = logging.getLogger("station.coordinator")
 RECONNECT_S = 1.0
 SUB_QUEUE = 256
 LIVE_ENGINE_STATES = ("running", "paused")
+NEXT_CACHE_S = 1.0
+STATE_TEXT = {
+    "armed": "Ready: press Start on the page or the panel.",
+    "running": "Running.",
+    "paused": "Paused.",
+    "idle": "Nothing armed.",
+    "stopped": "Stopped. Every output is off.",
+    "estop": "Emergency stop is latched; reset it at the station.",
+    "fault": "A device reported a fault; the station stopped.",
+    "disconnected": "The engine is not reachable; outputs stay off.",
+    "unknown": "Waiting for the engine...",
+}
 
 
 class Subscription:
@@ -84,6 +96,7 @@ class Coordinator:
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self._next_check = 0.0
+        self._next_cache: tuple[float, dict[str, Any] | None] | None = None
         if self.simulate:
             self.planner.seed_demo()
 
@@ -216,6 +229,7 @@ class Coordinator:
 
     def arm_next(self, *, force: bool = False) -> None:
         """Make sure the next program is armed in the engine, if the limits allow."""
+        self._invalidate()
         with self._lock:
             if not self._engine.get("connected"):
                 return
@@ -256,7 +270,59 @@ class Coordinator:
             self._set_engine(engine)
         except StationError:
             engine = dict(self._engine)
-        return self.planner.describe_status(engine, self.store.current_session())
+        return self._describe(engine, self.store.current_session())
+
+    def next_info(self) -> dict[str, Any] | None:
+        """The next session as the page shows it (cached briefly: compiling is not free)."""
+        with self._lock:
+            if self._next_cache and time.monotonic() - self._next_cache[0] < NEXT_CACHE_S:
+                return self._next_cache[1]
+        try:
+            nxt = self.planner.next_program()
+        except StationError as exc:
+            nxt = {"error": str(exc), "allowed": False, "message": f"The plan cannot run: {exc}"}
+        with self._lock:
+            self._next_cache = (time.monotonic(), nxt)
+        return nxt
+
+    def _invalidate(self) -> None:
+        with self._lock:
+            self._next_cache = None
+
+    def _describe(self, engine: dict[str, Any], current: Any) -> dict[str, Any]:
+        nxt = self.next_info()
+        state = engine.get("state", "unknown") if engine.get("connected") else "disconnected"
+        step = None
+        elapsed = int(engine.get("elapsed_ms") or 0)
+        duration = 0
+        threshold = None
+        if current is not None:
+            program = self.planner.program_of(current.id)
+            duration, threshold = program.duration_ms, program.stop_threshold
+            idx = engine.get("step_index")
+            if current.state in LIVE_ENGINE_STATES and isinstance(idx, int):
+                if 0 <= idx < len(program.steps):
+                    step = program.steps[idx].model_dump(mode="json")
+            if current.state == "armed":
+                state, elapsed = ("armed" if engine.get("connected") else state), 0
+        live = current is not None and current.state in LIVE_ENGINE_STATES
+        left = max(0, duration - elapsed) if live else 0
+        return {
+            "state": state,
+            "state_text": STATE_TEXT.get(state, state),
+            "engine": {k: engine.get(k) for k in ("connected", "state", "estop_latched", "error")},
+            "session": None if current is None else {
+                "id": current.id, "state": current.state, "level_name": current.level_name},
+            "step": step,
+            "elapsed_ms": elapsed if live else 0,
+            "duration_ms": duration if live else (nxt or {}).get("duration_ms", 0),
+            "progress": round(min(1.0, elapsed / duration), 4) if live and duration else 0.0,
+            "time_left_ms": left,
+            "time_left_text": f"{left // 60000}:{(left // 1000) % 60:02d} left" if live else "",
+            "next": _public_next(nxt),
+            "stop_threshold": threshold,
+            "simulate": self.simulate,
+        }
 
     def start(self, *, by: str) -> dict[str, Any]:
         current = self.store.current_session()
@@ -386,6 +452,15 @@ class Coordinator:
             subs = list(self._subs)
         for sub in subs:
             sub.put(event)
+
+
+def _public_next(nxt: dict[str, Any] | None) -> dict[str, Any] | None:
+    if nxt is None:
+        return None
+    out = {k: v for k, v in nxt.items() if k not in ("protocol", "program")}
+    when = out.get("next_allowed_at")
+    out["next_allowed_at"] = when.isoformat() if isinstance(when, datetime) else when
+    return out
 
 
 def _engine_fields(event: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -82,8 +82,8 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
 
     from web import api, auth, clinician, openapi, patient, sim
 
-    auth.init(app, limiter=limiter)
     app.register_blueprint(auth.bp)
+    auth.init(app, limiter=limiter)
     app.register_blueprint(patient.bp)
     app.register_blueprint(clinician.bp)
     app.register_blueprint(api.bp)
@@ -110,10 +110,6 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
         )
         return resp
-
-    @app.teardown_appcontext
-    def _nothing(exc: BaseException | None) -> None:
-        g.pop("station_unused", None)
 
     return app
 

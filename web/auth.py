@@ -52,11 +52,13 @@ def _coord() -> Any:
 
 
 def init(app: Flask, *, limiter: Limiter) -> None:
-    """Rate-limit both login routes and send a fresh station to the first-run page."""
+    """Rate-limit the login routes (call after registering ``bp``) and send a fresh station to the first-run page."""
     rate = lambda: current_app.config["LOGIN_RATE_LIMIT"]  # noqa: E731
-    limiter.limit(rate, methods=["POST"])(login)
-    limiter.limit(rate, methods=["POST"])(api_login)
-    limiter.limit(rate, methods=["POST"])(setup)
+    # The blueprint is registered already: wrap the registered views in place.
+    for endpoint in ("auth.login", "auth.api_login", "auth.setup"):
+        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(
+            app.view_functions[endpoint]
+        )
 
     @app.before_request
     def _first_run() -> Any:

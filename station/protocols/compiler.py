@@ -44,7 +44,6 @@ from station.protocols.settings import PatientSettings, check_ranking
 from station.protocols.timing import brush_duration_s
 from station.wiring import WiringConfig
 
-
 DEFAULT_LABELS = {
     "vibrate": "Vibration",
     "tap": "Tapping",
@@ -243,7 +242,7 @@ class _Builder:
             actuator=actuator,
             start_ms=start,
             duration_ms=dur,
-            level=round(max(0.0, level), 6),
+            level=math.floor(max(0.0, level) * 1e6) / 1e6,  # never round up past a limit
             ramp_up_ms=ramp,
             ramp_down_ms=ramp,
             on_ms=_ms(pattern.on_s) if pattern else None,
@@ -319,7 +318,7 @@ class _Builder:
             actuator=b.name,
             start_ms=start,
             duration_ms=max(1, math.ceil(seconds * 1000)),
-            speed_cm_s=round(speed, 6),
+            speed_cm_s=speed,
             stroke_cm=step.stroke_cm,
             strokes=step.strokes,
             pause_ms=round(step.pause_s * 1000),

@@ -93,7 +93,11 @@ def _index() -> dict[str, int]:
     index = {_norm(e.name): e.id for e in all_effects()}
     shorts: dict[str, list[int]] = {}
     for e in all_effects():
-        shorts.setdefault(_norm(e.name.rpartition(" - ")[0]), []).append(e.id)
+        short = e.name.rpartition(" - ")[0]
+        shorts.setdefault(_norm(short), []).append(e.id)
+        plain = re.sub(r"\(.*?\)", "", short)  # "Smooth Hum 5 (No kick...)" -> "Smooth Hum 5"
+        if plain != short:
+            shorts.setdefault(_norm(plain), []).append(e.id)
     for key, ids in shorts.items():
         if len(ids) == 1:
             index.setdefault(key, ids[0])

@@ -87,7 +87,12 @@ def decide(
     """The decision after the latest session; ``history`` in any order (sorted by time)."""
     if level_count < 1 or not 0 <= current_level < level_count:
         raise ValueError(f"current_level {current_level} outside 0..{level_count - 1}")
-    ordered = sorted(history, key=lambda s: s.at)
+    # A total order, so that sessions with the same time give the same decision however
+    # the caller happened to list them.
+    ordered = sorted(
+        history,
+        key=lambda s: (s.at, s.level_index, s.completed, tuple(s.ratings), s.stopped_by_rating),
+    )
     here = _trailing(ordered, lambda s: s.level_index == current_level)
     last = current_level == level_count - 1
 

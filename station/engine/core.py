@@ -1,0 +1,426 @@
+"""The engine: a state machine around the fixed-rate loop; the sole hardware owner.
+
+States: idle -> armed (program loaded, drivers powered at amplitude 0) -> running <->
+paused -> stopped / idle (completed); fault and estop are stop states that need a new
+arm (fault) or an explicit reset (estop, latched).
+
+Threads. ``run()`` is the loop thread: it alone touches the hardware (under
+``hw_lock``, which the watchdog also takes to force outputs off). Every other thread (IPC,
+panel callbacks, signal handlers) only sets a flag or queues a command and wakes the
+loop. Stop requests are plain attribute writes checked at the top of every tick, and they
+wake the loop's sleep, so stop never waits for a command queue or a deadline.
+
+Memory. ``gc.freeze()`` after start-up and ``gc.disable()`` for the whole life of the
+loop; a collection runs only while idle (after each run and every few idle seconds).
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import threading
+import time
+from typing import Any
+
+from station.engine.events import EventHub
+from station.engine.loop import Ticker, TimingRecorder
+from station.engine.player import Player, check_program
+from station.engine.rt import RtOptions, RtResult, apply_realtime
+from station.errors import HardwareError, StationError
+from station.program import Program
+
+STOP_REASONS = ("panel_stop", "estop", "api", "rating", "fault", "watchdog", "completed",
+                "too_much")  # fmt: skip
+IDLE_GC_S = 10.0
+
+
+class EngineError(StationError):
+    """A request the engine refuses; ``code`` is the IPC error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Command:
+    __slots__ = ("name", "params", "done", "result", "error")
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        self.name, self.params = name, params
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        hw: Any,
+        rate_hz: int | None = None,
+        rt: RtOptions | None = None,
+        fault_poll_ms: float = 10.0,
+        spin_us: int = 200,
+        hub: EventHub | None = None,
+    ) -> None:
+        self.hw = hw
+        self.rate_hz = rate_hz or hw.wiring.engine.rate_hz
+        self.watchdog_ms = hw.wiring.engine.watchdog_ms
+        self.rt = rt or RtOptions(fifo_priority=None, timer_slack_ns=1)
+        self.rt_result = RtResult()
+        self.hub = hub or EventHub()
+        self.hw_lock = threading.Lock()
+        self.recorder = TimingRecorder(rate_hz=self.rate_hz)
+        self.ticker = Ticker(rate_hz=self.rate_hz, spin_us=spin_us, recorder=self.recorder)
+        self._fault_every = max(1, round(fault_poll_ms * self.rate_hz / 1000))
+        self._idle_wait_s = min(0.025, self.watchdog_ms / 4000)
+        self._commands: collections.deque[_Command] = collections.deque()
+        self._wake = threading.Event()
+        self.state = "idle"
+        self.idle_pattern = "idle"
+        self.estop_latched = False
+        self.fault: dict[str, str] | None = None
+        self.last_stop: dict[str, Any] | None = None
+        self.last_timing: dict[str, Any] | None = None
+        self.live_rating: int | None = None
+        self.session_id: str | None = None
+        self.program: Program | None = None
+        self.player: Player | None = None
+        self.program_ms: float | None = None
+        self.heartbeat_ns = time.monotonic_ns()
+        self.drivers_on = False
+        self._stop_request: tuple[str, str | None, int] | None = None
+        self._shutdown = False
+        self.stopped_event = threading.Event()  # set whenever a stop has silenced outputs
+        self.stall_ms = 0.0  # simulator-only test hook: stall the next tick (no lock held)
+        self.panel_control: Any = None  # station.engine.panel_control.PanelControl
+
+    # ================= other threads: flags and commands =================================
+    def request_stop(self, reason: str, by: str | None = None) -> None:
+        """Stop always wins: a flag the loop checks first thing every tick, and a wake-up."""
+        if reason not in STOP_REASONS:
+            raise EngineError("bad_params", f"stop reason {reason!r}; allowed: {STOP_REASONS}")
+        if reason == "estop":
+            self.estop_latched = True
+        req = self._stop_request
+        if req is None or reason == "estop":
+            self._stop_request = (reason, by, time.monotonic_ns())
+        self.stopped_event.clear()
+        self.ticker.wake()
+        self._wake.set()
+
+    def rate(self, value: int) -> bool:
+        """A live rating; stops at once when it reaches the program's stop threshold."""
+        self.live_rating = value
+        prog = self.program
+        thr = prog.stop_threshold if prog is not None else None
+        if thr is not None and value >= thr and self.state in ("running", "paused"):
+            self.request_stop("rating", by=f"rating {value} >= threshold {thr}")
+            return True
+        return False
+
+    def submit(self, name: str, timeout: float = 5.0, **params: Any) -> Any:
+        """Queue a command for the loop thread and wait for its result."""
+        cmd = _Command(name, params)
+        self._commands.append(cmd)
+        self.ticker.wake()
+        self._wake.set()
+        if not cmd.done.wait(timeout):
+            raise EngineError("timeout", f"the engine did not answer {name!r} in {timeout} s")
+        if cmd.error is not None:
+            raise cmd.error
+        return cmd.result
+
+    def post(self, name: str, **params: Any) -> None:
+        """Queue a command without waiting (panel callbacks)."""
+        self._commands.append(_Command(name, params))
+        self.ticker.wake()
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        self._shutdown = True
+        self.request_stop("api", by="shutdown")
+
+    def status(self) -> dict[str, Any]:
+        prog = self.program
+        return {
+            "state": self.state,
+            "mode": "sim" if self.hw.sim is not None else "hardware",
+            "session_id": self.session_id,
+            "armed": None if prog is None else {
+                "protocol_id": prog.protocol_id, "level": prog.level,
+                "duration_ms": prog.duration_ms, "steps": len(prog.steps),
+                "stop_threshold": prog.stop_threshold},
+            "program_ms": None if self.program_ms is None else round(self.program_ms, 1),
+            "step": None if self.player is None else self.player.step_index,
+            "estop_latched": self.estop_latched,
+            "fault": self.fault,
+            "last_stop": self.last_stop,
+            "live_rating": self.live_rating,
+            "rate_hz": self.rate_hz,
+            "actuators": sorted(self.hw.haptics) + sorted(self.hw.brushes),
+            "realtime": self.rt_result.as_dict(),
+            "timing": self.last_timing,
+        }  # fmt: skip
+
+    # ================= the loop thread ===================================================
+    def run(self) -> None:
+        """The engine's life: outputs off, real-time set-up, then serve until shutdown.
+        Whatever ends it (shutdown, exception) ends with every output off."""
+        try:
+            with self.hw_lock:
+                self.hw.all_off()
+            self.rt_result = apply_realtime(self.rt)
+            if getattr(self.hw.panel, "estop_active", False):
+                self.estop_latched = True
+                self._set_state("estop")
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            idle_since = time.monotonic()
+            while not self._shutdown:
+                self.heartbeat_ns = time.monotonic_ns()
+                if self.state == "running":
+                    self._play()
+                    gc.collect()
+                    idle_since = time.monotonic()
+                    continue
+                if self._wake.wait(self._idle_wait_s):
+                    self._wake.clear()
+                self.heartbeat_ns = time.monotonic_ns()
+                self._idle_tick()
+                if time.monotonic() - idle_since > IDLE_GC_S:
+                    gc.collect()
+                    idle_since = time.monotonic()
+        finally:
+            with self.hw_lock:
+                self.hw.all_off()
+            self.drivers_on = False
+            gc.enable()
+
+    def _idle_tick(self) -> None:
+        if self._stop_request is not None:
+            self._do_stop()
+        while self._commands:
+            self._handle(self._commands.popleft())
+        if self.panel_control is not None:
+            self.panel_control.poll(time.monotonic())
+        if self.drivers_on and self.state in ("armed", "paused"):
+            self._poll_faults()
+
+    def _play(self) -> None:
+        """The fixed-rate loop for one running stretch (until pause, stop or the end)."""
+        player = self.player
+        assert player is not None
+        ticker = self.ticker
+        t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6)
+        deadline = ticker.deadline_ns
+        n = 0
+        pc = self.panel_control
+        try:
+            while True:
+                if self._stop_request is not None:
+                    self._do_stop()
+                    return
+                while self._commands:
+                    self._handle(self._commands.popleft())
+                    if self.state != "running":
+                        return
+                if deadline < 0:  # woken early by a stop or a command: flags seen, wait on
+                    deadline = ticker.wait_same()
+                    continue
+                t_ms = (deadline - t0) / 1e6
+                self.program_ms = t_ms
+                with self.hw_lock:
+                    if self._stop_request is not None:
+                        continue
+                    while player.step_due(t_ms):
+                        self._finish_step()
+                        if player.finished:
+                            self._stop_request = ("completed", None, time.monotonic_ns())
+                            break
+                        self._start_step()
+                    else:
+                        player.tick(t_ms)
+                        n += 1
+                        if n % self._fault_every == 0:
+                            self._poll_faults()
+                if self._stop_request is not None:
+                    continue
+                if self.stall_ms:
+                    stall, self.stall_ms = self.stall_ms, 0.0
+                    time.sleep(stall / 1000.0)
+                if pc is not None and n % 10 == 0:
+                    pc.poll(time.monotonic())
+                deadline = ticker.wait_next()
+                self.heartbeat_ns = time.monotonic_ns()
+        except Exception as exc:  # any hardware or bus exception is a fault
+            self._fault(getattr(exc, "device", "engine"), str(exc) or type(exc).__name__)
+
+    # ================= transitions (loop thread only) ====================================
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            prev, self.state = self.state, state
+            self.hub.emit("state", state=state, previous=prev, session_id=self.session_id)
+
+    def _start_step(self) -> None:
+        p = self.player
+        assert p is not None and self.program is not None
+        st = self.program.steps[p.step_index]
+        self.hub.emit("step_started", session_id=self.session_id, index=st.index,
+                      kind=st.kind, label=st.label, start_ms=st.start_ms,
+                      duration_ms=st.duration_ms)  # fmt: skip
+
+    def _finish_step(self) -> None:
+        p = self.player
+        assert p is not None and self.program is not None
+        st = self.program.steps[p.step_index]
+        self.hub.emit("step_finished", session_id=self.session_id, index=st.index,
+                      kind=st.kind, label=st.label, delivered=p.delivered())  # fmt: skip
+        p.advance()
+
+    def _poll_faults(self) -> None:
+        names = list(self.hw.haptics)
+        if not names:
+            return
+        self._fault_rr = (getattr(self, "_fault_rr", -1) + 1) % len(names)
+        name = names[self._fault_rr]
+        msg = self.hw.haptics[name].check_faults()
+        if msg:
+            raise HardwareError(name, f"the driver reports {msg}")
+
+    def _fault(self, device: str, message: str) -> None:
+        self.fault = {"device": device, "message": message}
+        self.hub.emit("fault", device=device, message=message, session_id=self.session_id)
+        if self._stop_request is None or self._stop_request[0] != "estop":
+            self._stop_request = ("fault", device, time.monotonic_ns())
+        self._do_stop()
+
+    def _do_stop(self) -> None:
+        """Silence everything, then settle the state. Runs on the loop thread."""
+        req = self._stop_request or ("api", None, time.monotonic_ns())
+        with self.hw_lock:
+            self.hw.all_off()
+        self.drivers_on = False
+        self._stop_request = None
+        reason, by, t_req = req
+        was = self.state
+        playing = was in ("running", "paused")
+        if playing and self.player is not None and not self.player.finished:
+            self._finish_step()
+        if playing:
+            self.last_timing = self.recorder.stats().as_dict()
+            self.hub.emit("timing", session_id=self.session_id, **self.last_timing)
+        self.last_stop = {"reason": reason, "by": by, "program_ms": self.program_ms,
+                          "session_id": self.session_id}  # fmt: skip
+        if playing or was == "armed" or reason in ("estop", "fault", "watchdog"):
+            self.hub.emit("stopped", reason=reason, by=by, session_id=self.session_id,
+                          program_ms=self.program_ms, request_t_ns=t_req)  # fmt: skip
+        self.player = None
+        self.program = None
+        self.program_ms = None
+        if self.estop_latched:
+            self._set_state("estop")
+        elif reason == "fault":
+            self._set_state("fault")
+        elif reason == "completed" or (not playing and was in ("idle", "armed")):
+            self._set_state("idle" if was != "stopped" else "stopped")
+        else:
+            self._set_state("stopped")
+        self.stopped_event.set()
+
+    def _handle(self, cmd: _Command) -> None:
+        try:
+            fn = getattr(self, "_cmd_" + cmd.name.replace(".", "_"))
+            cmd.result = fn(**cmd.params)
+        except Exception as exc:
+            cmd.error = exc
+            if isinstance(exc, HardwareError):
+                self._fault(exc.device, str(exc))
+        finally:
+            cmd.done.set()
+
+    # ================= commands (loop thread only) =======================================
+    def _cmd_arm(self, program: Program, session_id: str | None) -> dict[str, Any]:
+        if self.estop_latched:
+            raise EngineError("estop", "the e-stop is latched; reset it before arming")
+        if self.state in ("running", "paused"):
+            raise EngineError("busy", "a program is playing; stop it before arming another")
+        check_program(program, self.hw)
+        self.fault = None
+        with self.hw_lock:
+            if not self.drivers_on:
+                self.hw.start_all()  # EN high, RTP mode at 0, brushes attached at park
+                self.drivers_on = True
+        self.program, self.session_id = program, session_id
+        self.player = Player(program=program, hw=self.hw)
+        self.program_ms = 0.0
+        self.live_rating = None
+        self._set_state("armed")
+        return {"state": self.state, "session_id": session_id}
+
+    def _cmd_disarm(self) -> dict[str, Any]:
+        if self.state in ("running", "paused"):
+            raise EngineError("busy", "a program is playing; use stop")
+        with self.hw_lock:
+            self.hw.all_off()
+        self.drivers_on = False
+        self.program = self.player = None
+        self.program_ms = None
+        if self.state == "armed":
+            self._set_state("idle")
+        return {"state": self.state}
+
+    def _cmd_start(self, session_id: str | None = None, by: str = "api") -> dict[str, Any]:
+        if self.estop_latched:
+            raise EngineError("estop", "the e-stop is latched; reset it first")
+        if self.state != "armed" or self.player is None:
+            raise EngineError("not_armed", f"nothing armed to start (state {self.state})")
+        if session_id is not None and session_id != self.session_id:
+            raise EngineError(
+                "wrong_session",
+                f"armed session is {self.session_id!r}, not {session_id!r}; arm it first",
+            )
+        self.recorder.reset()
+        self.program_ms = 0.0
+        self._set_state("running")
+        self.hub.emit("started", session_id=self.session_id, by=by)
+        self._start_step()
+        return {"state": "running", "session_id": self.session_id}
+
+    def _cmd_pause(self, by: str = "api") -> dict[str, Any]:
+        if self.state != "running" or self.player is None:
+            raise EngineError("not_running", f"nothing to pause (state {self.state})")
+        with self.hw_lock:
+            self.player.silence()
+        self._set_state("paused")
+        return {"state": "paused", "program_ms": self.program_ms}
+
+    def _cmd_resume(self, by: str = "api") -> dict[str, Any]:
+        if self.state != "paused" or self.player is None:
+            raise EngineError("not_paused", f"nothing to resume (state {self.state})")
+        self.player.resume_at(self.program_ms or 0.0)
+        self._set_state("running")
+        return {"state": "running", "program_ms": self.program_ms}
+
+    def _cmd_reset_estop(self, by: str = "api") -> dict[str, Any]:
+        if getattr(self.hw.panel, "estop_active", False):
+            raise EngineError(
+                "estop_active",
+                "the e-stop contact is still open: twist the e-stop button out (or check its "
+                "wiring) before resetting",
+            )
+        self.estop_latched = False
+        if self.state == "estop":
+            self._set_state("idle")
+        self.hub.emit("estop_reset", by=by)
+        return {"state": self.state}
+
+    def _cmd_set_idle_pattern(self, pattern: str) -> dict[str, Any]:
+        self.idle_pattern = pattern
+        self.hub.emit("indicator", pattern=pattern)
+        return {"idle_pattern": pattern}
+
+    def _cmd_panel(self, what: str, **params: Any) -> None:
+        if self.panel_control is not None:
+            self.panel_control.handle(what, time.monotonic(), **params)

@@ -1,0 +1,104 @@
+"""Engine events: appended by the loop without I/O, fanned out by a pump thread.
+
+The loop must never block on a slow reader, a socket or a log handler, so it only does
+``deque.append`` of a small dict (atomic under the GIL). ``EventHub.pump`` runs on its
+own thread: it pops events, numbers them and hands each to every subscriber queue (the
+IPC ``subscribe`` connections) and listener (the LED indicator). A subscriber that stops
+reading loses the oldest events (bounded queue), never stalls the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER_QUEUE = 1000
+
+
+class EventHub:
+    def __init__(self, *, poll_s: float = 0.005) -> None:
+        self._pending: deque[dict[str, Any]] = deque(maxlen=100_000)
+        self._subscribers: list[queue.Queue[dict[str, Any] | None]] = []
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._lock = threading.Lock()
+        self._poll_s = poll_s
+        self._seq = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.recent: deque[dict[str, Any]] = deque(maxlen=200)
+
+    # --- loop side ---------------------------------------------------------------------
+    def emit(self, event: str, **fields: Any) -> None:
+        """Queue an event; no I/O, no lock. ``t_ns`` is the monotonic time of emission."""
+        fields["event"] = event
+        fields["t_ns"] = time.monotonic_ns()
+        self._pending.append(fields)
+
+    # --- consumer side -----------------------------------------------------------------
+    def subscribe(self) -> queue.Queue[dict[str, Any] | None]:
+        q: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=SUBSCRIBER_QUEUE)
+        with self._lock:
+            self._subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[dict[str, Any] | None]) -> None:
+        with self._lock:
+            if q in self._subscribers:
+                self._subscribers.remove(q)
+
+    def add_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(fn)
+
+    def drain(self) -> int:
+        """Deliver every pending event; returns how many."""
+        n = 0
+        while self._pending:
+            ev = self._pending.popleft()
+            self._seq += 1
+            ev["seq"] = self._seq
+            self.recent.append(ev)
+            n += 1
+            for fn in self._listeners:
+                try:
+                    fn(ev)
+                except Exception:  # a listener bug must not stop event delivery
+                    log.exception("engine event listener failed on %s", ev.get("event"))
+            with self._lock:
+                subs = list(self._subscribers)
+            for q in subs:
+                try:
+                    q.put_nowait(ev)
+                except queue.Full:
+                    with contextlib.suppress(queue.Empty):
+                        q.get_nowait()
+                    with contextlib.suppress(queue.Full):
+                        q.put_nowait(ev)
+        return n
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            self.drain()
+        self.drain()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        with self._lock:
+            subs = list(self._subscribers)
+        for q in subs:
+            with contextlib.suppress(queue.Full):
+                q.put_nowait(None)

@@ -1,0 +1,101 @@
+"""The stall watchdog: a thread that silences the outputs when the loop stops beating.
+
+The loop writes ``engine.heartbeat_ns`` every tick (every idle wake-up when nothing
+plays). If it is older than ``engine.watchdog_ms`` this thread:
+
+1. sets the engine's stop flag (reason "watchdog"), so the loop stops when it resumes;
+2. takes the engine's single hardware lock and forces every output off, so all I2C
+   traffic stays serialised with the loop's (never two threads on the bus at once);
+3. if the lock cannot be had within ``watchdog_ms`` (the loop is stuck INSIDE a hardware
+   call, holding it) it calls ``escalate``: the engine process exits at once, the kernel
+   releases the GPIO lines and the EN pull-downs switch the drivers off. In-process tests
+   pass a recording callback instead.
+
+It also feeds systemd's watchdog (``WATCHDOG=1``) while, and only while, the heartbeat is
+fresh: a loop hung in C code that holds the GIL stops the pings and systemd restarts the
+unit, the last layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from station.engine.sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+class Watchdog:
+    def __init__(
+        self,
+        *,
+        engine: Any,
+        notifier: Notifier | None = None,
+        escalate: Callable[[], None] | None = None,
+        check_s: float | None = None,
+    ) -> None:
+        self.engine = engine
+        self.bound_ns = int(engine.watchdog_ms * 1e6)
+        self.check_s = check_s if check_s is not None else max(0.002, engine.watchdog_ms / 5000)
+        self.notifier = notifier
+        self.escalate = escalate
+        self.trips = 0
+        self.escalations = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tripped_beat: int | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="engine-watchdog", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+
+    def __enter__(self) -> Watchdog:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        ping_every = self.notifier.watchdog_interval_s() if self.notifier else None
+        last_ping = 0.0
+        while not self._stop.wait(self.check_s):
+            beat = self.engine.heartbeat_ns
+            stale = time.monotonic_ns() - beat > self.bound_ns
+            if stale:
+                if self._tripped_beat != beat:
+                    self._tripped_beat = beat
+                    self.trip()
+                continue
+            if ping_every is not None and time.monotonic() - last_ping >= ping_every:
+                self.notifier.watchdog()  # type: ignore[union-attr]
+                last_ping = time.monotonic()
+
+    def trip(self) -> None:
+        """Stop flag, then outputs off under the hardware lock (or escalate)."""
+        eng = self.engine
+        self.trips += 1
+        eng.request_stop("watchdog", by=f"loop stalled > {eng.watchdog_ms} ms")
+        if eng.hw_lock.acquire(timeout=eng.watchdog_ms / 1000):
+            try:
+                eng.hw.all_off()
+                eng.drivers_on = False
+            finally:
+                eng.hw_lock.release()
+            eng.hub.emit("watchdog", action="outputs_off", bound_ms=eng.watchdog_ms)
+            return
+        self.escalations += 1
+        eng.hub.emit("watchdog", action="escalate", bound_ms=eng.watchdog_ms)
+        log.critical("engine: loop stuck holding the hardware lock; escalating")
+        if self.escalate is not None:
+            self.escalate()

@@ -147,7 +147,92 @@ def discover_pwm_chip(pin: int, *, sysfs_root: Path = DEFAULT_SYSFS_ROOT) -> PWM
     )
 
 
-class SysfsPWMChannel:
+class PWMChannelBase:
+    """What every PWM channel shares: the state, the range check and "write only when
+    changed". A backend supplies ``_write(name, value)`` for ``enable``, ``duty_cycle``
+    and ``period`` and ``_is_open()``; so the simulator makes exactly the writes the sysfs
+    channel would."""
+
+    _label = "pwm"
+
+    def __init__(self) -> None:
+        self._period_ns = 0
+        self._duty_ns = 0
+        self._enabled = False
+
+    def _write(self, name: str, value: int) -> None:
+        raise NotImplementedError
+
+    def _is_open(self) -> bool:
+        raise NotImplementedError
+
+    def _initialise(self, period_ns: int) -> None:
+        """Known state first: no pulses, duty 0 (always <= any period), then the period."""
+        self._write("enable", 0)
+        self._write("duty_cycle", 0)
+        self._write("period", period_ns)
+        self._period_ns = period_ns
+
+    @property
+    def period_ns(self) -> int:
+        return self._period_ns
+
+    @property
+    def duty_cycle_ns(self) -> int:
+        return self._duty_ns
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def set_duty_cycle_ns(self, duty_ns: int) -> None:
+        """Set the high time; one write, none when unchanged."""
+        duty = int(duty_ns)
+        if duty == self._duty_ns:
+            return
+        if not 0 <= duty <= self._period_ns:
+            raise ValueError(
+                f"{self._label}: duty_cycle_ns = {duty}: must be 0..{self._period_ns} (the period)"
+            )
+        self._require_open()
+        self._write("duty_cycle", duty)
+        self._duty_ns = duty
+
+    def set_enabled(self, on: bool) -> None:
+        """Start (True) or stop (False) the pulses; a stopped output stays low."""
+        on = bool(on)
+        if on == self._enabled:
+            return
+        self._require_open()
+        self._write("enable", int(on))
+        self._enabled = on
+
+    def _require_open(self) -> None:
+        if not self._is_open():
+            raise HardwareError(self._label, "the PWM channel is closed")
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> PWMChannelBase:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self._label}, period={self._period_ns} ns, "
+            f"duty={self._duty_ns} ns, enabled={self._enabled})"
+        )
+
+
+class SysfsPWMChannel(PWMChannelBase):
     """One exported PWM channel: period, duty cycle and enable, all in nanoseconds.
 
     The constructor exports the channel (unless a previous run left it exported), disables
@@ -163,32 +248,25 @@ class SysfsPWMChannel:
         frequency_hz: float,
         export_timeout_s: float = EXPORT_TIMEOUT_S,
     ) -> None:
+        super().__init__()
         self.chip = Path(chip)
         self.channel = int(channel)
         self.frequency_hz = float(frequency_hz)
         self.path = self.chip / f"pwm{self.channel}"
-        self._device = f"{self.chip.name}/pwm{self.channel}"
+        self._label = f"{self.chip.name}/pwm{self.channel}"
         self._fds: dict[str, int] = {}
-        self._period_ns = 0
-        self._duty_ns = 0
-        self._enabled = False
         self._exported = False
-        period = period_ns_for(self.frequency_hz)
         try:
             self._export(export_timeout_s)
             self._exported = True
             for name in ("enable", "duty_cycle", "period"):
                 self._fds[name] = os.open(self.path / name, os.O_WRONLY | os.O_CLOEXEC)
-            # Known state first: no pulses, duty 0 (always <= any period), then the period.
-            self._write("enable", 0)
-            self._write("duty_cycle", 0)
-            self._write("period", period)
+            self._initialise(period_ns_for(self.frequency_hz))
         except OSError as exc:
             self.close()
             raise HardwareError(
-                self._device, f"cannot set up the PWM channel: {exc.strerror or exc}"
+                self._label, f"cannot set up the PWM channel: {exc.strerror or exc}"
             ) from exc
-        self._period_ns = period
 
     # -- set-up -----------------------------------------------------------------------
     def _export(self, timeout_s: float) -> None:
@@ -213,44 +291,8 @@ class SysfsPWMChannel:
     def _write(self, name: str, value: int) -> None:
         os.write(self._fds[name], b"%d\n" % value)
 
-    # -- the PWMChannel interface ---------------------------------------------------------
-    @property
-    def period_ns(self) -> int:
-        return self._period_ns
-
-    @property
-    def duty_cycle_ns(self) -> int:
-        return self._duty_ns
-
-    @property
-    def enabled(self) -> bool:
-        return self._enabled
-
-    def set_duty_cycle_ns(self, duty_ns: int) -> None:
-        """Set the high time; one ``os.write``, none when unchanged."""
-        duty = int(duty_ns)
-        if duty == self._duty_ns:
-            return
-        if not 0 <= duty <= self._period_ns:
-            raise ValueError(
-                f"{self._device}: duty_cycle_ns = {duty}: must be 0..{self._period_ns} (the period)"
-            )
-        self._require_open()
-        self._write("duty_cycle", duty)
-        self._duty_ns = duty
-
-    def set_enabled(self, on: bool) -> None:
-        """Start (True) or stop (False) the pulses; a stopped output stays low."""
-        on = bool(on)
-        if on == self._enabled:
-            return
-        self._require_open()
-        self._write("enable", int(on))
-        self._enabled = on
-
-    def _require_open(self) -> None:
-        if not self._fds:
-            raise HardwareError(self._device, "the PWM channel is closed")
+    def _is_open(self) -> bool:
+        return bool(self._fds)
 
     def close(self) -> None:
         """Disable, close the files and unexport. Safe to call twice; never raises."""
@@ -258,37 +300,14 @@ class SysfsPWMChannel:
             with contextlib.suppress(OSError):
                 self._write("enable", 0)
         self._enabled = False
-        self._close_fds()
-        if self._exported:
-            try:
-                with open(self.chip / "unexport", "w") as f:
-                    f.write(f"{self.channel}\n")
-            except OSError:
-                pass
-            self._exported = False
-
-    def _close_fds(self) -> None:
         for fd in self._fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
-
-    def __enter__(self) -> SysfsPWMChannel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"SysfsPWMChannel({self._device}, period={self._period_ns} ns, "
-            f"duty={self._duty_ns} ns, enabled={self._enabled})"
-        )
+        if self._exported:
+            with contextlib.suppress(OSError), open(self.chip / "unexport", "w") as f:
+                f.write(f"{self.channel}\n")
+            self._exported = False
 
 
 def open_pwm_for_pin(

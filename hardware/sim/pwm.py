@@ -1,72 +1,39 @@
-"""A simulated PWM channel: the sysfs channel's interface, with every write in the trace.
+"""A simulated PWM channel: the sysfs channel's rules, with every write in the trace.
 
-It mirrors ``hardware.pwm.SysfsPWMChannel`` exactly (same construction state: disabled,
-duty 0, period from the frequency; same "write only when changed" rule; same range check)
-so the trace shows the writes the real channel would make, no more and no fewer.
+It shares ``hardware.pwm.PWMChannelBase`` with ``SysfsPWMChannel`` (same construction
+state: disabled, duty 0, period from the frequency; same "write only when changed" rule;
+same range check), so the trace shows the writes the real channel would make, no more
+and no fewer.
 """
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
-from hardware.pwm import period_ns_for
+from hardware.pwm import PWMChannelBase, period_ns_for
 from hardware.trace import Trace
-from station.errors import HardwareError
+
+TRACE_NAMES = {"enable": "enable", "duty_cycle": "duty_cycle_ns", "period": "period_ns"}
 
 
-class SimPWMChannel:
+class SimPWMChannel(PWMChannelBase):
     """PWM channel for the simulator; ``name`` is the actuator name used in the trace."""
 
     def __init__(self, *, name: str, trace: Trace, frequency_hz: float, channel: int = 0) -> None:
+        super().__init__()
         self.name = name
+        self._label = name
         self.channel = channel
         self.frequency_hz = float(frequency_hz)
         self._trace = trace
-        self._period_ns = period_ns_for(self.frequency_hz)
-        self._duty_ns = 0
-        self._enabled = False
         self._closed = False
-        # The same three set-up writes the sysfs channel makes.
-        trace.record(name, "enable", 0)
-        trace.record(name, "duty_cycle_ns", 0)
-        trace.record(name, "period_ns", self._period_ns)
+        self._initialise(period_ns_for(self.frequency_hz))
 
-    @property
-    def period_ns(self) -> int:
-        return self._period_ns
+    def _write(self, name: str, value: int) -> None:
+        self._trace.record(self.name, TRACE_NAMES[name], value)
 
-    @property
-    def duty_cycle_ns(self) -> int:
-        return self._duty_ns
-
-    @property
-    def enabled(self) -> bool:
-        return self._enabled
-
-    def set_duty_cycle_ns(self, duty_ns: int) -> None:
-        duty = int(duty_ns)
-        if duty == self._duty_ns:
-            return
-        if not 0 <= duty <= self._period_ns:
-            raise ValueError(
-                f"{self.name}: duty_cycle_ns = {duty}: must be 0..{self._period_ns} (the period)"
-            )
-        self._require_open()
-        self._trace.record(self.name, "duty_cycle_ns", duty)
-        self._duty_ns = duty
-
-    def set_enabled(self, on: bool) -> None:
-        on = bool(on)
-        if on == self._enabled:
-            return
-        self._require_open()
-        self._trace.record(self.name, "enable", int(on))
-        self._enabled = on
-
-    def _require_open(self) -> None:
-        if self._closed:
-            raise HardwareError(self.name, "the PWM channel is closed")
+    def _is_open(self) -> bool:
+        return not self._closed
 
     def state(self) -> dict[str, Any]:
         """What the pin is physically doing, for the simulator's outputs view."""
@@ -82,17 +49,6 @@ class SimPWMChannel:
         if self._closed:
             return
         if self._enabled:
-            self._trace.record(self.name, "enable", 0)
+            self._write("enable", 0)
             self._enabled = False
         self._closed = True
-
-    def __enter__(self) -> SimPWMChannel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

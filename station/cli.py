@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "station.commands.data",
     "station.commands.install",
     "station.commands.app",
+    "station.commands.engine",
 ]
 
 

@@ -90,6 +90,9 @@ class Coordinator:
         )
         self.link = link or EngineLink(data_dir=self.data_dir)
         self._lock = threading.RLock()
+        # Held while a request writes the record around an engine call, so the event
+        # thread's report of the same stop lands after it (and is then ignored).
+        self._record = threading.RLock()
         self._subs: list[Subscription] = []
         self._engine: dict[str, Any] = {"connected": False, "state": "unknown"}
         self._engine_at = time.monotonic()
@@ -124,7 +127,7 @@ class Coordinator:
     def _run(self) -> None:
         while not self._closing.is_set():
             try:
-                status = self.link.call("status")
+                status = _engine_fields(self.link.call("status"))
                 self._on_connect(status)
                 for event in self.link.events(stop=self._closing, idle=self._idle):
                     self._handle(event)
@@ -169,39 +172,54 @@ class Coordinator:
 
     def _handle(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
-        sid = event.get("session_id")
+        sid = _engine_fields(event).get("session_id")
         if kind == "state" or "state" in event:
             self._set_engine({**self._engine, **_engine_fields(event)})
+        if kind == "step_started" and isinstance(event.get("index"), int):
+            with self._lock:
+                self._engine["step_index"] = event["index"]
         try:
-            if kind == "step_started" and sid is not None:
-                self._mark_running(sid, event.get("by"))
-                step = self.planner.step_of(sid, int(event["index"]))
-                self.store.record_step(sid, step.index, step.kind, step.label,
-                                       started_at=self.planner.now())
-            elif kind == "step_finished" and sid is not None:
-                step = self.planner.step_of(sid, int(event["index"]))
-                self.store.record_step(
-                    sid, step.index, step.kind, step.label, started_at=self.planner.now(),
-                    finished_at=self.planner.now(), delivered=event.get("delivered") or {},
-                )
-            elif kind == "stopped" and sid is not None:
-                reason = str(event.get("reason") or "stopped")
-                state = "completed" if reason in ("completed", "finished", "end") else "stopped"
-                self._final(sid, state, reason, event.get("by") or "engine")
-                self.arm_next()
-            elif kind == "fault" and sid is not None:
-                self._final(sid, "stopped", f"fault: {event.get('message', event.get('device'))}",
-                            "engine")
+            with self._record:
+                self._record_event(kind, sid, event)
         except StationError as exc:
             log.warning("recording %s for session %s: %s", kind, sid, exc)
         self._publish(event)
+
+    def _record_event(self, kind: str | None, sid: int | None, event: dict[str, Any]) -> None:
+        if kind == "started" and sid is not None:
+            self._mark_running(sid, event.get("by"))
+        elif kind == "step_started" and sid is not None:
+            self._mark_running(sid, event.get("by"))
+            step = self.planner.step_of(sid, int(event["index"]))
+            self.store.record_step(
+                sid, step.index, step.kind, step.label, started_at=self.planner.now()
+            )
+        elif kind == "step_finished" and sid is not None:
+            step = self.planner.step_of(sid, int(event["index"]))
+            self.store.record_step(
+                sid,
+                step.index,
+                step.kind,
+                step.label,
+                started_at=self.planner.now(),
+                finished_at=self.planner.now(),
+                delivered=_delivered(event.get("delivered")),
+            )
+        elif kind == "stopped" and sid is not None:
+            reason = str(event.get("reason") or "stopped")
+            state = "completed" if reason in ("completed", "finished", "end") else "stopped"
+            self._final(sid, state, reason, event.get("by") or "engine")
+            self.arm_next()
+        elif kind == "fault" and sid is not None:
+            self._final(
+                sid, "stopped", f"fault: {event.get('message', event.get('device'))}", "engine"
+            )
 
     def _mark_running(self, sid: int, by: str | None) -> None:
         try:
             session = self.store.get_session(sid, full=False)
             if session.state == "armed":
-                self.store.set_state(sid, "running", "started", by or "panel",
-                                     enforce_limits=False)
+                self.store.set_state(sid, "running", "started", by or "panel", enforce_limits=False)
             elif session.state == "paused":
                 self.store.set_state(sid, "running", "resumed", by or "panel")
         except (Conflict, NotFound):
@@ -241,14 +259,19 @@ class Coordinator:
             plan = self.planner.next_program()
             if plan is None or not plan["allowed"]:
                 if current is not None:
-                    self._final(current.id, "stopped", "disarmed: " + (
-                        plan["message"] if plan else "no plan"), "system")
+                    self._final(
+                        current.id,
+                        "stopped",
+                        "disarmed: " + (plan["message"] if plan else "no plan"),
+                        "system",
+                    )
                     self._call_quiet("disarm")
                 return
             sid = self.planner.create_session(plan)
             try:
-                self.link.call("arm", {"program": plan["program"].model_dump(mode="json"),
-                                       "session_id": sid})
+                self.link.call(
+                    "arm", {"program": plan["program"].model_dump(mode="json"), "session_id": sid}
+                )
             except StationError as exc:
                 self._final(sid, "stopped", f"the engine refused to arm: {exc}", "engine")
                 log.warning("arming session %s: %s", sid, exc)
@@ -266,8 +289,11 @@ class Coordinator:
 
     def status(self) -> dict[str, Any]:
         try:
-            engine = {**self.link.call("status", timeout=1.0), "connected": True}
+            engine = {**_engine_fields(self.link.call("status", timeout=1.0)), "connected": True}
             self._set_engine(engine)
+        except EngineUnavailable as exc:
+            self._set_engine({"connected": False, "state": "unknown", "error": str(exc)})
+            engine = dict(self._engine)
         except StationError:
             engine = dict(self._engine)
         return self._describe(engine, self.store.current_session())
@@ -300,9 +326,9 @@ class Coordinator:
             program = self.planner.program_of(current.id)
             duration, threshold = program.duration_ms, program.stop_threshold
             idx = engine.get("step_index")
-            if current.state in LIVE_ENGINE_STATES and isinstance(idx, int):
-                if 0 <= idx < len(program.steps):
-                    step = program.steps[idx].model_dump(mode="json")
+            live_step = current.state in LIVE_ENGINE_STATES and isinstance(idx, int)
+            if live_step and 0 <= idx < len(program.steps):
+                step = program.steps[idx].model_dump(mode="json")
             if current.state == "armed":
                 state, elapsed = ("armed" if engine.get("connected") else state), 0
         live = current is not None and current.state in LIVE_ENGINE_STATES
@@ -311,15 +337,16 @@ class Coordinator:
             "state": state,
             "state_text": STATE_TEXT.get(state, state),
             "engine": {k: engine.get(k) for k in ("connected", "state", "estop_latched", "error")},
-            "session": None if current is None else {
-                "id": current.id, "state": current.state, "level_name": current.level_name},
+            "session": None
+            if current is None
+            else {"id": current.id, "state": current.state, "level_name": current.level_name},
             "step": step,
             "elapsed_ms": elapsed if live else 0,
             "duration_ms": duration if live else (nxt or {}).get("duration_ms", 0),
             "progress": round(min(1.0, elapsed / duration), 4) if live and duration else 0.0,
             "time_left_ms": left,
             "time_left_text": f"{left // 60000}:{(left // 1000) % 60:02d} left" if live else "",
-            "next": _public_next(nxt),
+            "next": _public_next(nxt, running=live),
             "stop_threshold": threshold,
             "simulate": self.simulate,
         }
@@ -331,11 +358,13 @@ class Coordinator:
             current = self.store.current_session()
         if current is None or current.state != "armed":
             nxt = self.planner.next_program()
-            raise NotAllowed(nxt["message"] if nxt else "no plan is assigned yet",
-                             next_allowed_at=nxt and nxt.get("next_allowed_at"))
+            raise NotAllowed(
+                nxt["message"] if nxt else "no plan is assigned yet",
+                next_allowed_at=nxt and nxt.get("next_allowed_at"),
+            )
         self.store.set_state(current.id, "running", "started from the page", by)
         try:
-            self.link.call("start")
+            self.link.call("start", {"session_id": current.id})
         except StationError as exc:
             self._final(current.id, "stopped", f"the engine did not start: {exc}", "engine")
             raise
@@ -344,21 +373,48 @@ class Coordinator:
 
     def stop(self, *, reason: str, by: str) -> dict[str, Any]:
         """Stop the engine first (outputs off), then record who stopped and why."""
-        result = self.link.call("stop", {"reason": reason, "by": by})
-        current = self.store.current_session()
-        if current is not None and current.state in LIVE_ENGINE_STATES:
-            self._final(current.id, "stopped", reason, by)
-            self.arm_next()
+        with self._record:
+            engine_reason = "too_much" if reason == "too_much" else "api"
+            result = self.link.call("stop", {"reason": engine_reason, "by": by})
+            current = self.store.current_session()
+            if current is not None and current.state in LIVE_ENGINE_STATES:
+                self._final(current.id, "stopped", reason, by)
+        self.arm_next()
         return {"stopped": True, "engine": result, "status": self.status()}
 
     def too_much(self, *, by: str) -> dict[str, Any]:
         out = self.stop(reason="too_much", by=by)
         return {**out, "recorded": "too_much"}
 
-    def rate(self, value: int, *, by: str, pleasantness: int | None = None,
-             lingering: bool | None = None, lingering_where: str | None = None) -> dict[str, Any]:
+    def rate(
+        self,
+        value: int,
+        *,
+        by: str,
+        pleasantness: int | None = None,
+        lingering: bool | None = None,
+        lingering_where: str | None = None,
+    ) -> dict[str, Any]:
         """Store a rating (returns once it is on disk); a live one at or above the stop
         threshold reaches the engine first."""
+        with self._record:
+            return self._rate(
+                value,
+                by=by,
+                pleasantness=pleasantness,
+                lingering=lingering,
+                lingering_where=lingering_where,
+            )
+
+    def _rate(
+        self,
+        value: int,
+        *,
+        by: str,
+        pleasantness: int | None,
+        lingering: bool | None,
+        lingering_where: str | None,
+    ) -> dict[str, Any]:
         current = self.store.current_session()
         live = current is not None and current.state in LIVE_ENGINE_STATES
         stopped = False
@@ -372,14 +428,19 @@ class Coordinator:
             step = self._engine.get("step_index")
             sid = current.id
         else:
-            recent = self.store.list_sessions(limit=1)
-            if not recent or recent[0].state == "armed" and len(recent) == 1:
+            ended = [s.id for s in self.store.list_sessions(limit=5) if s.state != "armed"]
+            if not ended:
                 raise Conflict("there is no session to rate yet; start one first")
-            sid = next(s.id for s in self.store.list_sessions(limit=5) if s.state != "armed")
+            sid = ended[0]
             step = None
         rid = self.store.add_rating(
-            sid, value, step_index=step, live=live, pleasantness=pleasantness,
-            lingering=lingering, lingering_where=lingering_where if lingering else None,
+            sid,
+            value,
+            step_index=step,
+            live=live,
+            pleasantness=pleasantness,
+            lingering=lingering,
+            lingering_where=lingering_where if lingering else None,
         )
         if stopped:
             self._final(sid, "stopped", f"live rating {value} at or above the stop threshold", by)
@@ -454,18 +515,36 @@ class Coordinator:
             sub.put(event)
 
 
-def _public_next(nxt: dict[str, Any] | None) -> dict[str, Any] | None:
+def _delivered(raw: Any) -> dict[str, Any]:
+    """The engine reports what each actuator got; the record keeps it as an object."""
+    if isinstance(raw, dict):
+        return raw
+    return {"segments": raw} if raw is not None else {}
+
+
+def _public_next(nxt: dict[str, Any] | None, *, running: bool) -> dict[str, Any] | None:
     if nxt is None:
         return None
     out = {k: v for k, v in nxt.items() if k not in ("protocol", "program")}
+    if running:
+        out.update(allowed=False, message="A session is running now.")
     when = out.get("next_allowed_at")
     out["next_allowed_at"] = when.isoformat() if isinstance(when, datetime) else when
     return out
 
 
 def _engine_fields(event: dict[str, Any]) -> dict[str, Any]:
-    keep = ("state", "session_id", "step_index", "elapsed_ms", "estop_latched")
-    return {k: event[k] for k in keep if k in event}
+    """The engine's own names (``program_ms``, ``step``, ``mode``) -> the page's."""
+    out = {k: event[k] for k in ("state", "session_id", "estop_latched", "fault") if k in event}
+    if "program_ms" in event:
+        out["elapsed_ms"] = int(event["program_ms"] or 0)
+    if "step" in event:
+        out["step_index"] = event["step"]
+    if "mode" in event:
+        out["simulate"] = event["mode"] == "sim"
+    if isinstance(out.get("session_id"), str) and out["session_id"].isdigit():
+        out["session_id"] = int(out["session_id"])
+    return out
 
 
 __all__ = ["Coordinator", "EngineUnavailable", "InvalidInput", "Subscription"]

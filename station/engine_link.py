@@ -8,6 +8,7 @@ answer 503 and the coordinator can reconnect, whatever the socket did.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,8 +51,9 @@ class EngineLink:
         except (OSError, StationError) as exc:
             raise EngineUnavailable(f"engine socket {self.path}: {exc}") from None
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *,
-             timeout: float | None = None) -> Any:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
         """One request/response; reconnects once if the engine restarted meanwhile."""
         with self._lock:
             for attempt in (1, 2):
@@ -65,7 +67,9 @@ class EngineLink:
                         raise EngineUnavailable(f"engine {method}: {exc}") from None
                 except StationError as exc:
                     code = getattr(exc, "code", "")
-                    if code in ("unavailable", "disconnected") or isinstance(exc, EngineUnavailable):
+                    if code in ("unavailable", "disconnected") or isinstance(
+                        exc, EngineUnavailable
+                    ):
                         self._drop()
                         if attempt == 2:
                             raise EngineUnavailable(f"engine {method}: {exc}") from None
@@ -75,13 +79,13 @@ class EngineLink:
 
     def _drop(self) -> None:
         if self._client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._client.close()
-            except Exception:
-                pass
             self._client = None
 
-    def events(self, *, stop: threading.Event, idle: Callable[[], None]) -> Iterator[dict[str, Any]]:
+    def events(
+        self, *, stop: threading.Event, idle: Callable[[], None]
+    ) -> Iterator[dict[str, Any]]:
         """Yield engine events until ``stop`` is set or the connection drops (then
         ``EngineUnavailable``); ``idle`` runs whenever no event came for a while."""
         client = self._connect(self.timeout)
@@ -98,10 +102,8 @@ class EngineLink:
             raise EngineUnavailable(f"engine event stream: {exc}") from None
         finally:
             self._events_client = None
-            try:
+            with contextlib.suppress(Exception):
                 client.close()
-            except Exception:
-                pass
         if not stop.is_set():
             raise EngineUnavailable("engine event stream ended")
 
@@ -111,7 +113,5 @@ class EngineLink:
             self._drop()
         ev = self._events_client
         if ev is not None:
-            try:
+            with contextlib.suppress(Exception):
                 ev.close()
-            except Exception:
-                pass

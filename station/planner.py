@@ -71,7 +71,9 @@ class Planner:
         )
         protocol = library.get_protocol(self.data_dir, result.id, result.version)
         self.store.set_plan(
-            protocol.id, protocol.version, levels={protocol.ladders[0].name: 0},
+            protocol.id,
+            protocol.version,
+            levels={protocol.ladders[0].name: 0},
             reason="demo plan (simulator, fresh data directory)",
         )
 
@@ -129,8 +131,9 @@ class Planner:
         lad = protocol.ladder(ladder)
         levels = ordered_levels(protocol, lad, settings.rankings.get(ladder))
         index = min(index, len(levels) - 1)
-        program = compile_program(protocol, level=index, wiring=self.wiring, settings=settings,
-                                  ladder=ladder)
+        program = compile_program(
+            protocol, level=index, wiring=self.wiring, settings=settings, ladder=ladder
+        )
         check = self.store.check_limits(
             sessions_per_day=protocol.caps.sessions_per_day,
             min_gap_minutes=round(protocol.caps.min_minutes_between_sessions),
@@ -160,9 +163,14 @@ class Planner:
         program: Program = nxt["program"]
         protocol: Protocol = nxt["protocol"]
         sid = self.store.create_session(
-            program.protocol_id, program.protocol_version, program.protocol_hash,
-            program.level_index, program.model_dump(mode="json"), len(program.steps),
-            ladder=nxt["ladder"], level_name=program.level,
+            program.protocol_id,
+            program.protocol_version,
+            program.protocol_hash,
+            program.level_index,
+            program.model_dump(mode="json"),
+            len(program.steps),
+            ladder=nxt["ladder"],
+            level_name=program.level,
             sessions_per_day=protocol.caps.sessions_per_day,
             min_gap_minutes=round(protocol.caps.min_minutes_between_sessions),
         )
@@ -192,23 +200,32 @@ class Planner:
         if session.started_at is None:
             return
         try:
-            protocol = library.get_protocol(self.data_dir, session.protocol_id,
-                                            session.protocol_version)
+            protocol = library.get_protocol(
+                self.data_dir, session.protocol_id, session.protocol_version
+            )
             rule = protocol.progression_for(session.ladder)
             lad = protocol.ladder(session.ladder)
         except (NotFound, KeyError, ConfigError):
             return
         history = [
             SessionResult(
-                at=h["ended_at"] or self.now(), level_index=h["level"], completed=h["completed"],
+                at=h["ended_at"] or self.now(),
+                level_index=h["level"],
+                completed=h["completed"],
                 ratings=tuple(h["ratings"]),
-                stopped_by_rating=bool(h["end_reason"] and ("rating" in h["end_reason"]
-                                                            or "too_much" in h["end_reason"])),
+                stopped_by_rating=bool(
+                    h["end_reason"]
+                    and ("rating" in h["end_reason"] or "too_much" in h["end_reason"])
+                ),
             )
             for h in self.store.progression_history(ladder=session.ladder, limit=200)
         ]
-        d = decide(rule, history, current_level=min(session.level, len(lad.levels) - 1),
-                   level_count=len(lad.levels))
+        d = decide(
+            rule,
+            history,
+            current_level=min(session.level, len(lad.levels) - 1),
+            level_count=len(lad.levels),
+        )
         self.store.record_decision(sid, d.action, d.from_level, d.to_level, d.reason)
 
     # -- changes from the page ----------------------------------------------------------------
@@ -238,10 +255,15 @@ class Planner:
         if plan and plan.protocol_id == protocol.id:
             levels.update({k: v for k, v in plan.levels.items() if k in levels})
         levels[ladder] = index
-        self.store.set_plan(protocol.id, protocol.version, levels=levels,
-                            reason=f"assigned by {by}")
-        return {"protocol_id": protocol.id, "version": protocol.version, "ladder": ladder,
-                "level_index": index}
+        self.store.set_plan(
+            protocol.id, protocol.version, levels=levels, reason=f"assigned by {by}"
+        )
+        return {
+            "protocol_id": protocol.id,
+            "version": protocol.version,
+            "ladder": ladder,
+            "level_index": index,
+        }
 
     def set_caps(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
         protocol = self.protocol()
@@ -264,9 +286,12 @@ class Planner:
             raise ConfigError("caps", problems_from_validation(exc)) from None
         plan = self.store.get_plan()
         assert plan is not None
-        self.store.set_plan(plan.protocol_id, plan.protocol_version,
-                            settings={**plan.settings, CAPS_KEY: over},
-                            reason=f"caps set by {by}")
+        self.store.set_plan(
+            plan.protocol_id,
+            plan.protocol_version,
+            settings={**plan.settings, CAPS_KEY: over},
+            reason=f"caps set by {by}",
+        )
         return {"caps": self.effective(protocol).caps.model_dump()}
 
     def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
@@ -291,8 +316,12 @@ class Planner:
             p = problems[0]
             raise InvalidInput(p.path, p.value, _cap_of(protocol, p.path), p.message)
         stored = {**plan.settings, **new.model_dump(mode="json")}
-        self.store.set_plan(plan.protocol_id, plan.protocol_version, settings=stored,
-                            reason=f"settings changed by {by}")
+        self.store.set_plan(
+            plan.protocol_id,
+            plan.protocol_version,
+            settings=stored,
+            reason=f"settings changed by {by}",
+        )
         return new.model_dump(mode="json")
 
     def limits(self) -> tuple[int | None, timedelta | None]:

@@ -11,13 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from web.errors import register_error_handlers
+from web.errors import ApiError, register_error_handlers
 from web.security import User, load_secret_key
 
 DEFAULTS: dict[str, Any] = {
@@ -57,6 +57,15 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     app.extensions["station.coordinator"] = coordinator
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(Path(app.config["DATA_DIR"]))
+
+    @app.before_request
+    def _well_formed() -> None:
+        """Registered before CSRF: a multipart part without a name would crash the CSRF
+        check (found by the API fuzz run); refuse it as a bad request instead."""
+        if request.mimetype == "multipart/form-data" and (
+            None in request.form or None in request.files
+        ):
+            raise ApiError(400, "invalid", "every multipart part needs a name")
 
     csrf = CSRFProtect(app)
     limiter = Limiter(

@@ -36,11 +36,15 @@ def json_body(*, required: bool = True) -> dict[str, Any]:
     if body is None and not required and not request.data:
         return {}
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid", "the body must be a JSON object (Content-Type: application/json)")
+        raise ApiError(
+            400, "invalid", "the body must be a JSON object (Content-Type: application/json)"
+        )
     return body
 
 
-def int_field(body: dict[str, Any], name: str, lo: int, hi: int, *, required: bool = True) -> int | None:
+def int_field(
+    body: dict[str, Any], name: str, lo: int, hi: int, *, required: bool = True
+) -> int | None:
     value = body.get(name)
     if value is None and not required:
         return None
@@ -112,7 +116,9 @@ def ratings() -> Any:
         pleasantness = int_field(body, "pleasantness", -10, 10)
     lingering = body.get("lingering")
     if lingering is not None and not isinstance(lingering, bool):
-        raise ApiError(422, "invalid", "lingering must be true or false", field="lingering", value=lingering)
+        raise ApiError(
+            422, "invalid", "lingering must be true or false", field="lingering", value=lingering
+        )
     where = str_field(body, "lingering_where", 200, required=False)
     rec = coord().rate(
         value, by=actor(), pleasantness=pleasantness, lingering=lingering, lingering_where=where
@@ -125,7 +131,9 @@ def ratings() -> Any:
 def sessions() -> Any:
     limit = request.args.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise ApiError(422, "invalid", "limit must be 1..1000", field="limit", value=limit, allowed="1..1000")
+        raise ApiError(
+            422, "invalid", "limit must be 1..1000", field="limit", value=limit, allowed="1..1000"
+        )
     return jsonify({"sessions": coord().list_sessions(limit=int(limit))})
 
 
@@ -191,7 +199,12 @@ def preview() -> Any:
     protocol_id = request.args.get("protocol", "")
     level = request.args.get("level", "")
     if not protocol_id or not level:
-        raise ApiError(422, "invalid", "protocol and level are required", field="protocol" if not protocol_id else "level")
+        raise ApiError(
+            422,
+            "invalid",
+            "protocol and level are required",
+            field="protocol" if not protocol_id else "level",
+        )
     return jsonify(shaping.preview(coord(), protocol_id, level))
 
 

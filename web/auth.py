@@ -52,7 +52,8 @@ def _coord() -> Any:
 
 
 def init(app: Flask, *, limiter: Limiter) -> None:
-    """Rate-limit the login routes (call after registering ``bp``) and send a fresh station to the first-run page."""
+    """Rate-limit the login routes (call after registering ``bp``); send a fresh station
+    to the first-run page."""
     rate = lambda: current_app.config["LOGIN_RATE_LIMIT"]  # noqa: E731
     # The blueprint is registered already: wrap the registered views in place.
     for endpoint in ("auth.login", "auth.api_login", "auth.setup"):
@@ -71,7 +72,10 @@ def init(app: Flask, *, limiter: Limiter) -> None:
 
 def _valid_name(name: str) -> str:
     name = (name or "").strip()
-    if not (1 <= len(name) <= 64) or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+    if (
+        not (1 <= len(name) <= 64)
+        or not name.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    ):
         raise ApiError(
             422,
             "invalid",
@@ -84,11 +88,15 @@ def _valid_name(name: str) -> str:
 
 def create_user(name: str, role: str, password: str) -> User:
     if role not in ROLES:
-        raise ApiError(422, "invalid", "unknown role", field="role", value=role, allowed=list(ROLES))
+        raise ApiError(
+            422, "invalid", "unknown role", field="role", value=role, allowed=list(ROLES)
+        )
     store = _coord().store
     name = _valid_name(name)
     if store.get_user(name) is not None:
-        raise ApiError(409, "conflict", f"a user called {name!r} exists already", field="name", value=name)
+        raise ApiError(
+            409, "conflict", f"a user called {name!r} exists already", field="name", value=name
+        )
     record = store.create_user(name, role, hash_password(password))
     if isinstance(record, int):
         record = store.get_user_by_id(record)
@@ -166,9 +174,7 @@ def api_login() -> Any:
     if user is None:
         raise ApiError(401, "unauthenticated", "wrong name or password")
     login_user(user)
-    return jsonify(
-        {"user": {"name": user.name, "role": user.role}, "csrf_token": generate_csrf()}
-    )
+    return jsonify({"user": {"name": user.name, "role": user.role}, "csrf_token": generate_csrf()})
 
 
 @bp.route("/api/logout", methods=["POST"])

@@ -87,7 +87,9 @@ def caps() -> Any:
 def add_user() -> Any:
     try:
         user = create_user(
-            request.form.get("name", ""), request.form.get("role", "patient"), request.form.get("password", "")
+            request.form.get("name", ""),
+            request.form.get("role", "patient"),
+            request.form.get("password", ""),
         )
     except ApiError as exc:
         flash(f"Account not created: {exc.message}", "error")
@@ -125,7 +127,9 @@ def protocols() -> Any:
             flash(f"Protocol {info.get('id')} version {info.get('version')} saved.")
             return redirect(url_for("clinician.protocols"))
     return (
-        render_template("protocols.html", protocols=shaping.protocols(coord), text=text, problems=problems),
+        render_template(
+            "protocols.html", protocols=shaping.protocols(coord), text=text, problems=problems
+        ),
         status,
     )
 

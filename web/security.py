@@ -99,7 +99,9 @@ class User(UserMixin):
 
     @classmethod
     def from_record(cls, record: Any) -> User:
-        return cls(user_id=int(field(record, "id")), name=field(record, "name"), role=field(record, "role"))
+        return cls(
+            user_id=int(field(record, "id")), name=field(record, "name"), role=field(record, "role")
+        )
 
 
 def _refuse(status: int) -> Any:

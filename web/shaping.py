@@ -31,12 +31,17 @@ def protocols(coord: Any) -> list[dict[str, Any]]:
             p = library.get_protocol(coord.data_dir, s.id, s.version)
         except ConfigError:
             continue
-        out.append({
-            "id": s.id, "version": s.version, "name": s.name, "hash": s.hash,
-            "builtin": s.builtin,
-            "levels": [f"{lad.name}/{i}" for lad in p.ladders for i in range(len(lad.levels))],
-            "level_names": [f"{lad.name}: {lv.name}" for lad in p.ladders for lv in lad.levels],
-        })
+        out.append(
+            {
+                "id": s.id,
+                "version": s.version,
+                "name": s.name,
+                "hash": s.hash,
+                "builtin": s.builtin,
+                "levels": [f"{lad.name}/{i}" for lad in p.ladders for i in range(len(lad.levels))],
+                "level_names": [f"{lad.name}: {lv.name}" for lad in p.ladders for lv in lad.levels],
+            }
+        )
     return out
 
 
@@ -47,10 +52,15 @@ def protocol_text(coord: Any, protocol_id: str) -> str:
 def import_protocol(coord: Any, text: str, *, fmt: str | None) -> dict[str, Any]:
     if fmt is None:
         fmt = "json" if text.lstrip().startswith("{") else "toml"
-    result = library.import_text(coord.data_dir, text, fmt=fmt, source="upload",
-                                 wiring=coord.planner.wiring)
-    return {"id": result.id, "version": result.version, "hash": result.hash,
-            "status": result.status}
+    result = library.import_text(
+        coord.data_dir, text, fmt=fmt, source="upload", wiring=coord.planner.wiring
+    )
+    return {
+        "id": result.id,
+        "version": result.version,
+        "hash": result.hash,
+        "status": result.status,
+    }
 
 
 def preview(coord: Any, protocol_id: str, level: str) -> dict[str, Any]:
@@ -58,15 +68,27 @@ def preview(coord: Any, protocol_id: str, level: str) -> dict[str, Any]:
     planner = coord.planner
     protocol = planner.effective(library.get_protocol(coord.data_dir, protocol_id))
     ladder, index = planner.find_level(protocol, level)
-    program = compile_program(protocol, level=index, wiring=planner.wiring,
-                              settings=planner.settings(), ladder=ladder)
+    program = compile_program(
+        protocol, level=index, wiring=planner.wiring, settings=planner.settings(), ladder=ladder
+    )
     return {
-        "protocol_id": protocol.id, "version": protocol.version, "ladder": ladder,
-        "level": f"{ladder}/{index}", "level_name": program.level,
+        "protocol_id": protocol.id,
+        "version": protocol.version,
+        "ladder": ladder,
+        "level": f"{ladder}/{index}",
+        "level_name": program.level,
         "duration_ms": program.duration_ms,
-        "steps": [{"index": s.index, "kind": s.kind, "label": s.label, "start_ms": s.start_ms,
-                   "duration_ms": s.duration_ms, "instruction": s.instruction}
-                  for s in program.steps],
+        "steps": [
+            {
+                "index": s.index,
+                "kind": s.kind,
+                "label": s.label,
+                "start_ms": s.start_ms,
+                "duration_ms": s.duration_ms,
+                "instruction": s.instruction,
+            }
+            for s in program.steps
+        ],
         "series": intensity_series(program, planner.wiring),
     }
 
@@ -84,15 +106,23 @@ def intensity_series(program: Program, wiring: Any) -> dict[str, list[list[float
                 bursts = [(seg.start_ms, seg.end_ms)]
                 if seg.on_ms:
                     period = seg.on_ms + (seg.off_ms or 0)
-                    bursts = [(t, min(t + seg.on_ms, seg.end_ms))
-                              for t in range(seg.start_ms, seg.end_ms, period)]
+                    bursts = [
+                        (t, min(t + seg.on_ms, seg.end_ms))
+                        for t in range(seg.start_ms, seg.end_ms, period)
+                    ]
                 for a, b in bursts[: PREVIEW_POINTS_MAX // 4]:
                     up = min(seg.ramp_up_ms, (b - a) // 2)
                     down = min(seg.ramp_down_ms, (b - a) // 2)
-                    pts += [[a / 1000, 0], [(a + up) / 1000, seg.level],
-                            [(b - down) / 1000, seg.level], [b / 1000, 0]]
+                    pts += [
+                        [a / 1000, 0],
+                        [(a + up) / 1000, seg.level],
+                        [(b - down) / 1000, seg.level],
+                        [b / 1000, 0],
+                    ]
             elif isinstance(seg, TapSegment):
-                for t in range(seg.start_ms, seg.end_ms, seg.interval_ms)[: PREVIEW_POINTS_MAX // 3]:
+                for t in range(seg.start_ms, seg.end_ms, seg.interval_ms)[
+                    : PREVIEW_POINTS_MAX // 3
+                ]:
                     pts += [[t / 1000, 0], [t / 1000 + 0.001, 1.0], [t / 1000 + 0.05, 0]]
             elif isinstance(seg, BrushSegment):
                 frac = min(1.0, seg.speed_cm_s / max_speed.get(seg.actuator, seg.speed_cm_s))
@@ -113,19 +143,39 @@ def history(coord: Any) -> dict[str, Any]:
     for s in export.all_sessions(store):
         stimulus = f"{s.ladder}: {s.level_name or s.level}"
         for r in s.ratings:
-            ratings.append({"t": r.at.timestamp(), "at": r.at.isoformat(), "value": r.value,
-                            "live": r.live, "stimulus": stimulus, "session_id": s.id})
-    levels = [{"t": c.at.timestamp(), "at": c.at.isoformat(), "ladder": c.ladder,
-               "level": c.to_level} for c in store.level_history()]
+            ratings.append(
+                {
+                    "t": r.at.timestamp(),
+                    "at": r.at.isoformat(),
+                    "value": r.value,
+                    "live": r.live,
+                    "stimulus": stimulus,
+                    "session_id": s.id,
+                }
+            )
+    levels = [
+        {"t": c.at.timestamp(), "at": c.at.isoformat(), "ladder": c.ladder, "level": c.to_level}
+        for c in store.level_history()
+    ]
     ratings.sort(key=lambda r: r["t"])
     return {"ratings": ratings, "levels": levels}
 
 
 SETTING_FIELDS = (
-    ("intensity_percent", "Intensity (% of what your clinician prescribed)", "number", 1,
-     "100 means as prescribed; lower it if it is too much."),
-    ("brush_speed_cm_s", "Brushing speed (cm/s)", "number", 0.1,
-     "About 3 cm/s feels most pleasant to many people."),
+    (
+        "intensity_percent",
+        "Intensity (% of what your clinician prescribed)",
+        "number",
+        1,
+        "100 means as prescribed; lower it if it is too much.",
+    ),
+    (
+        "brush_speed_cm_s",
+        "Brushing speed (cm/s)",
+        "number",
+        0.1,
+        "About 3 cm/s feels most pleasant to many people.",
+    ),
     ("reminder_times", "Reminder times", "times", None, "Times of day, e.g. 08:00, 13:00"),
 )
 
@@ -138,30 +188,52 @@ def get_settings(coord: Any) -> dict[str, Any]:
     cap_for = {
         "intensity_percent": (100.0, "100 %"),
         "brush_speed_cm_s": (caps.max_brush_speed_cm_s, f"{caps.max_brush_speed_cm_s:g} cm/s")
-        if caps else (None, ""),
+        if caps
+        else (None, ""),
         "reminder_times": (caps.sessions_per_day, f"{caps.sessions_per_day} a day")
-        if caps else (None, ""),
+        if caps
+        else (None, ""),
     }
     fields = []
     for name, label, kind, step, help_text in SETTING_FIELDS:
         value = settings.get(name)
         cap, cap_text = cap_for[name]
-        fields.append({
-            "name": name, "label": label, "kind": kind, "step": step, "help": help_text,
-            "value": value, "cap": cap, "cap_text": cap_text, "min": 0.1 if kind == "number" else None,
-            "value_text": ", ".join(value) if isinstance(value, list) else value,
-        })
+        fields.append(
+            {
+                "name": name,
+                "label": label,
+                "kind": kind,
+                "step": step,
+                "help": help_text,
+                "value": value,
+                "cap": cap,
+                "cap_text": cap_text,
+                "min": 0.1 if kind == "number" else None,
+                "value_text": ", ".join(value) if isinstance(value, list) else value,
+            }
+        )
     proto_caps = protocol.caps.model_dump() if protocol else {}
     eff = caps.model_dump() if caps else {}
     cap_rows = []
     for name, info in Caps.model_fields.items():
-        cap_rows.append({
-            "name": name, "label": f"{name.replace('_', ' ')} (protocol: {proto_caps.get(name)})",
-            "value": eff.get(name), "step": 1 if name == "sessions_per_day" else 0.1,
-            "min": 0, "max": None, "help": info.description or "",
-        })
-    return {"settings": settings, "fields": fields, "caps": cap_rows,
-            "protocol_caps": proto_caps, "effective_caps": eff}
+        cap_rows.append(
+            {
+                "name": name,
+                "label": f"{name.replace('_', ' ')} (protocol: {proto_caps.get(name)})",
+                "value": eff.get(name),
+                "step": 1 if name == "sessions_per_day" else 0.1,
+                "min": 0,
+                "max": None,
+                "help": info.description or "",
+            }
+        )
+    return {
+        "settings": settings,
+        "fields": fields,
+        "caps": cap_rows,
+        "protocol_caps": proto_caps,
+        "effective_caps": eff,
+    }
 
 
 def report(coord: Any) -> dict[str, Any]:

@@ -36,7 +36,14 @@ def panel() -> Any:
 def press(name: str) -> Any:
     coord = _coord()
     if name not in BUTTONS:
-        raise ApiError(404, "not_found", f"no simulated button {name!r}", field="name", value=name, allowed=list(BUTTONS))
+        raise ApiError(
+            404,
+            "not_found",
+            f"no simulated button {name!r}",
+            field="name",
+            value=name,
+            allowed=list(BUTTONS),
+        )
     return jsonify(coord.sim_press(name))
 
 
@@ -50,8 +57,17 @@ def trace() -> Any:
     coord = _coord()
     raw = request.args.get("since", "0")
     if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(422, "invalid", "since must be a trace sequence number >= 0", field="since", value=raw)
+        raise ApiError(
+            422, "invalid", "since must be a trace sequence number >= 0", field="since", value=raw
+        )
     limit_raw = request.args.get("limit", "1000")
     if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 10000:
-        raise ApiError(422, "invalid", "limit must be 1..10000", field="limit", value=limit_raw, allowed="1..10000")
+        raise ApiError(
+            422,
+            "invalid",
+            "limit must be 1..10000",
+            field="limit",
+            value=limit_raw,
+            allowed="1..10000",
+        )
     return jsonify(coord.sim_trace(since=int(raw), limit=int(limit_raw)))

@@ -25,10 +25,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sim", dest="simulate", action="store_true", default=None,
-                      help="the engine runs the simulator (default off a Raspberry Pi)")
-    mode.add_argument("--hardware", dest="simulate", action="store_false",
-                      help="the engine drives real hardware")
+    mode.add_argument(
+        "--sim",
+        dest="simulate",
+        action="store_true",
+        default=None,
+        help="the engine runs the simulator (default off a Raspberry Pi)",
+    )
+    mode.add_argument(
+        "--hardware", dest="simulate", action="store_false", help="the engine drives real hardware"
+    )
     add_data_dir(p)
     add_config(p)
     p.set_defaults(func=run_app)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import sys
 import threading
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from station.program import Program
 STOP_REASONS = ("panel_stop", "estop", "api", "rating", "fault", "watchdog", "completed",
                 "too_much")  # fmt: skip
 IDLE_GC_S = 10.0
+SWITCH_INTERVAL_S = 0.0001
 
 
 class EngineError(StationError):
@@ -43,7 +45,7 @@ class EngineError(StationError):
 
 
 class _Command:
-    __slots__ = ("name", "params", "done", "result", "error")
+    __slots__ = ("done", "error", "name", "params", "result")
 
     def __init__(self, name: str, params: dict[str, Any]) -> None:
         self.name, self.params = name, params
@@ -59,7 +61,7 @@ class Engine:
         hw: Any,
         rate_hz: int | None = None,
         rt: RtOptions | None = None,
-        fault_poll_ms: float = 10.0,
+        fault_poll_ms: float = 25.0,
         spin_us: int = 200,
         hub: EventHub | None = None,
     ) -> None:
@@ -171,6 +173,9 @@ class Engine:
             with self.hw_lock:
                 self.hw.all_off()
             self.rt_result = apply_realtime(self.rt)
+            # The GIL: another thread holding it delays the loop by up to the switch
+            # interval (5 ms by default); 100 us keeps a waiting loop's delay short.
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
             if getattr(self.hw.panel, "estop_active", False):
                 self.estop_latched = True
                 self._set_state("estop")
@@ -214,6 +219,10 @@ class Engine:
         assert player is not None
         ticker = self.ticker
         t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6)
+        by = getattr(self, "_pending_start_by", None)
+        if by is not None:
+            self._pending_start_by = None
+            self.hub.emit("started", session_id=self.session_id, by=by, t0_ns=t0)
         deadline = ticker.deadline_ns
         n = 0
         pc = self.panel_control
@@ -384,7 +393,7 @@ class Engine:
         self.recorder.reset()
         self.program_ms = 0.0
         self._set_state("running")
-        self.hub.emit("started", session_id=self.session_id, by=by)
+        self._pending_start_by = by
         self._start_step()
         return {"state": "running", "session_id": self.session_id}
 

@@ -24,7 +24,7 @@ SUBSCRIBER_QUEUE = 1000
 
 
 class EventHub:
-    def __init__(self, *, poll_s: float = 0.005) -> None:
+    def __init__(self, *, poll_s: float = 0.02) -> None:
         self._pending: deque[dict[str, Any]] = deque(maxlen=100_000)
         self._subscribers: list[queue.Queue[dict[str, Any] | None]] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []

@@ -212,7 +212,7 @@ class EngineClient:
         while True:
             try:
                 ev = self._read()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 yield None
                 continue
             if ev is None:

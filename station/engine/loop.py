@@ -145,10 +145,9 @@ class Ticker:
             if self.recorder is not None:
                 self.recorder.missed += skipped
         coarse = deadline - self.spin_ns - now
-        if coarse > 0:
-            if self._wake.wait(coarse / 1e9):
-                self._wake.clear()
-                return -1
+        if coarse > 0 and self._wake.wait(coarse / 1e9):
+            self._wake.clear()
+            return -1
         while True:
             now = time.monotonic_ns()
             if now >= deadline:

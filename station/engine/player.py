@@ -62,8 +62,14 @@ class Player:
     def __init__(self, *, program: Program, hw: Any, resume_ramp_ms: float = 250.0) -> None:
         check_program(program, hw)
         self.program = program
-        self.hap_names = sorted({s.actuator for st in program.steps for s in st.segments
-                                 if not isinstance(s, BrushSegment)})
+        self.hap_names = sorted(
+            {
+                s.actuator
+                for st in program.steps
+                for s in st.segments
+                if not isinstance(s, BrushSegment)
+            }
+        )
         self.brush_names = sorted({s.actuator for st in program.steps for s in st.segments
                                    if isinstance(s, BrushSegment)})  # fmt: skip
         self._hap = [hw.haptics[n] for n in self.hap_names]

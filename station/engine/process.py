@@ -14,6 +14,7 @@ without it (see ``station.engine.simstate``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -36,6 +37,8 @@ from station.wiring import WiringConfig
 
 log = logging.getLogger(__name__)
 ESCALATE_EXIT = 70
+THREAD_STACK = 512 * 1024
+HELPER_PRIORITY = 1
 
 
 def _escalate_exit() -> None:
@@ -75,7 +78,9 @@ class EngineRuntime:
             else None
         )
         self.simstate = (
-            SimStateFile(hw=self.hw, lock=self.engine.hw_lock, path=self.data_dir / "sim-state.json")
+            SimStateFile(
+                hw=self.hw, lock=self.engine.hw_lock, path=self.data_dir / "sim-state.json"
+            )
             if state_file and self.hw.sim is not None
             else None
         )
@@ -132,13 +137,25 @@ class EngineRuntime:
         self.close()
 
 
-def main(*, wiring: WiringConfig, simulate: bool, data_dir: Path) -> int:
+def main(*, wiring: WiringConfig, simulate: bool, data_dir: Path, sim_state: bool = False) -> int:
     """``station engine``: run until SIGTERM/SIGINT; exit 0 with every output off."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     eng_cfg = wiring.engine
+    # Small thread stacks: mlockall(MCL_FUTURE) commits every thread's whole stack.
+    threading.stack_size(THREAD_STACK)
+    # Every engine thread just above normal tasks (the loop thread goes higher): a helper
+    # thread holding the GIL must not be preempted by the web app while the loop waits
+    # for it (priority inversion through the GIL). systemd's unit does the same with
+    # CPUSchedulingPolicy=fifo. Best effort; the loop's own set-up warns if refused.
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(HELPER_PRIORITY))
     rt = RtOptions(fifo_priority=eng_cfg.realtime_priority, cpu=eng_cfg.cpu, mlock=True)
     runtime = EngineRuntime(
-        wiring=wiring, simulate=simulate, data_dir=data_dir, rt=rt, state_file=simulate
+        wiring=wiring,
+        simulate=simulate,
+        data_dir=data_dir,
+        rt=rt,
+        state_file=simulate and sim_state,
     )
     done = threading.Event()
 

@@ -17,6 +17,7 @@ the station service), never a warning per tick.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -98,7 +99,5 @@ def apply_realtime(opts: RtOptions) -> RtResult:
 
 def drop_realtime() -> None:
     """Back to SCHED_OTHER for the calling thread (used when a test thread ends)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    except (OSError, AttributeError):
-        pass

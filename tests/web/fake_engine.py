@@ -23,13 +23,15 @@ class FakeLink:
         self.step_index: int | None = None
         self.elapsed_ms = 0
         self.up = True
+        self.stream_dropped = False
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._lock = threading.Lock()
         self.outputs = {"forearm": {"active": False, "level": 0.0}}
 
     # EngineLink API -------------------------------------------------------------------
-    def call(self, method: str, params: dict[str, Any] | None = None, *,
-             timeout: float | None = None) -> Any:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
         params = params or {}
         if not self.up:
             raise EngineUnavailable("fake engine is down")
@@ -37,9 +39,12 @@ class FakeLink:
             self.calls.append((method, params))
             return getattr(self, "_" + method.replace(".", "_"))(**params)
 
-    def events(self, *, stop: threading.Event, idle: Callable[[], None]) -> Iterator[dict[str, Any]]:
+    def events(
+        self, *, stop: threading.Event, idle: Callable[[], None]
+    ) -> Iterator[dict[str, Any]]:
         while not stop.is_set():
             if not self.up:
+                self.stream_dropped = True
                 raise EngineUnavailable("fake engine went down")
             try:
                 yield self._events.get(timeout=0.05)
@@ -51,8 +56,14 @@ class FakeLink:
 
     # engine methods -------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
-        return {"state": self.state, "session_id": self.session_id, "step_index": self.step_index,
-                "elapsed_ms": self.elapsed_ms, "estop_latched": False, "simulate": True}
+        return {
+            "state": self.state,
+            "session_id": self.session_id,
+            "step": self.step_index,
+            "program_ms": self.elapsed_ms,
+            "estop_latched": False,
+            "mode": "sim",
+        }
 
     def _arm(self, program: dict[str, Any], session_id: int) -> dict[str, Any]:
         if self.state in ("running", "paused"):
@@ -65,16 +76,19 @@ class FakeLink:
             self.state, self.session_id = "idle", None
         return {}
 
-    def _start(self, by: str | None = None) -> dict[str, Any]:
+    def _start(self, session_id: Any = None, by: str | None = None) -> dict[str, Any]:
         if self.state != "armed":
             raise EngineRefused("start", "not_armed", "nothing armed")
         self.state, self.step_index, self.elapsed_ms = "running", 0, 0
         self.outputs["forearm"] = {"active": True, "level": 0.2}
+        self.push("started", by=by)
         self.push("state", state="running")
         self.push("step_started", index=0)
         return {"started": self.session_id}
 
-    def _stop(self, reason: str = "user", by: str | None = None) -> dict[str, Any]:
+    def _stop(self, reason: str = "api", by: str | None = None) -> dict[str, Any]:
+        if reason not in ("api", "too_much", "rating", "stop", "estop"):
+            raise EngineRefused("stop", "bad_params", f"stop reason {reason!r}")
         was = self.state
         self.outputs["forearm"] = {"active": False, "level": 0.0}
         if was in ("running", "paused"):

@@ -39,6 +39,7 @@ def test_live_rating_at_threshold_stops_at_once(patient, coord, link) -> None:
     assert link.outputs["forearm"]["active"] is False
     session = coord.store.get_session(sid)
     assert session.state == "stopped" and "threshold" in session.end_reason
+    assert [r.value for r in session.ratings] == [8] and session.ratings[0].live
 
 
 def test_too_much_stops_and_is_recorded(patient, coord, link) -> None:
@@ -47,8 +48,9 @@ def test_too_much_stops_and_is_recorded(patient, coord, link) -> None:
     assert r.status_code == 200
     s = coord.store.get_session(sid)
     assert s.state == "stopped" and s.end_reason == "too_much" and s.ended_by == "patient:pat"
-    wait_for(lambda: coord.store.current_session() is None or
-             coord.store.current_session().id != sid)
+    wait_for(
+        lambda: coord.store.current_session() is None or coord.store.current_session().id != sid
+    )
 
 
 def test_completed_session_gets_a_decision_and_limits_apply(patient, coord, link) -> None:
@@ -135,11 +137,14 @@ def test_engine_down_then_lost_session_is_aborted(patient, coord, link) -> None:
     assert patient.get("/api/status").get_json()["state"] == "disconnected"
     r = patient.post("/api/stop")
     assert r.status_code == 503
-    # The engine restarts empty: the coordinator marks the session aborted and re-arms.
+    # The engine restarts empty: the coordinator marks the session aborted. It started,
+    # so it counts against the 120-minute gap and nothing new is armed yet.
+    wait_for(lambda: link.stream_dropped)
     link.state, link.session_id, link.up = "idle", None, True
     wait_for(lambda: coord.store.get_session(sid).state == "aborted", timeout=8)
-    wait_for(lambda: link.state == "armed", timeout=8)
     assert "lost" in coord.store.get_session(sid).end_reason
+    st = patient.get("/api/status").get_json()
+    assert st["engine"]["connected"] is True and st["next"]["allowed"] is False
 
 
 def test_sim_routes(app, link) -> None:

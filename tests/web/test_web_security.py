@@ -46,8 +46,14 @@ def test_clinician_reaches_those_routes(app, clinician) -> None:
 
 def test_unauthenticated_api_gets_401(app, users) -> None:
     client = app.test_client()
-    for method, url in [("POST", "/api/start"), ("GET", "/api/sessions"), ("GET", "/api/history"),
-                        ("POST", "/api/logout"), ("GET", "/api/events"), ("GET", "/api/protocols")]:
+    for method, url in [
+        ("POST", "/api/start"),
+        ("GET", "/api/sessions"),
+        ("GET", "/api/history"),
+        ("POST", "/api/logout"),
+        ("GET", "/api/events"),
+        ("GET", "/api/protocols"),
+    ]:
         r = client.open(url, method=method, json={}, headers={"X-CSRFToken": "x"})
         assert r.status_code in (400, 401), (url, r.status_code)
         if method == "GET":
@@ -68,7 +74,9 @@ def test_missing_csrf_is_400(app, users) -> None:
 def test_html_form_without_csrf_is_400(app, users) -> None:
     client = app.test_client()
     api_login(client, *CLIN)
-    r = client.post("/clinician/plan", data={"protocol": "vibration-ladder", "level": "vibration/1"})
+    r = client.post(
+        "/clinician/plan", data={"protocol": "vibration-ladder", "level": "vibration/1"}
+    )
     assert r.status_code == 400
 
 
@@ -76,7 +84,7 @@ def test_stop_needs_no_login_and_no_csrf(app, link) -> None:
     client = app.test_client()
     r = client.post("/api/stop")
     assert r.status_code == 200, r.get_json()
-    assert ("stop", {"reason": "user", "by": "anonymous"}) in link.calls
+    assert ("stop", {"reason": "api", "by": "anonymous"}) in link.calls
     r = client.post("/stop")
     assert r.status_code == 302
 
@@ -91,8 +99,10 @@ def test_oversize_upload_is_413(app, clinician) -> None:
 def test_login_is_rate_limited(coord, users) -> None:
     app = create_app({"TESTING": True, "LOGIN_RATE_LIMIT": "3 per minute"}, coordinator=coord)
     client = app.test_client()
-    codes = [client.post("/api/login", json={"name": "pat", "password": "wrong-one"}).status_code
-             for _ in range(5)]
+    codes = [
+        client.post("/api/login", json={"name": "pat", "password": "wrong-one"}).status_code
+        for _ in range(5)
+    ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]
 
@@ -128,16 +138,26 @@ def test_first_run_asks_for_the_clinician(app, coord) -> None:
     assert r.status_code == 302 and r.headers["Location"].endswith("/setup")
     page = client.get("/setup").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post("/setup", data={"csrf_token": token, "name": "carla", "password": "short",
-                                     "confirm": "short"})
+    r = client.post(
+        "/setup",
+        data={"csrf_token": token, "name": "carla", "password": "short", "confirm": "short"},
+    )
     assert r.status_code == 422 and "at least 8" in r.get_data(as_text=True)
-    r = client.post("/setup", data={"csrf_token": token, "name": "carla",
-                                     "password": "long-enough", "confirm": "long-enough"})
+    r = client.post(
+        "/setup",
+        data={
+            "csrf_token": token,
+            "name": "carla",
+            "password": "long-enough",
+            "confirm": "long-enough",
+        },
+    )
     assert r.status_code == 302
     assert coord.store.count_users("clinician") == 1
     # Once a clinician exists the page is gone: no second "first" account.
-    r = app.test_client().post("/setup", data={"name": "eve", "password": "long-enough",
-                                                "confirm": "long-enough"})
+    r = app.test_client().post(
+        "/setup", data={"name": "eve", "password": "long-enough", "confirm": "long-enough"}
+    )
     assert r.status_code in (302, 400)
     assert coord.store.get_user("eve") is None
 
@@ -157,9 +177,24 @@ def test_web_never_imports_hardware() -> None:
 @pytest.mark.parametrize("role", ["patient", "clinician"])
 def test_user_add_reads_password_from_stdin(tmp_path, role) -> None:
     data = tmp_path / "d"
-    r = subprocess.run([sys.executable, "-m", "station.cli", "user", "add", "sam", "--role", role,
-                        "--data-dir", str(data)], input="a-good-password\n", capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "station.cli",
+            "user",
+            "add",
+            "sam",
+            "--role",
+            role,
+            "--data-dir",
+            str(data),
+        ],
+        input="a-good-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     from station.storage import Store
     from web.security import verify_password
@@ -167,7 +202,22 @@ def test_user_add_reads_password_from_stdin(tmp_path, role) -> None:
     with Store.open(data) as store:
         user = store.get_user("sam")
         assert user.role == role and verify_password(user.password_hash, "a-good-password")
-    r = subprocess.run([sys.executable, "-m", "station.cli", "user", "add", "tiny", "--role", role,
-                        "--data-dir", str(data)], input="short\n", capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "station.cli",
+            "user",
+            "add",
+            "tiny",
+            "--role",
+            role,
+            "--data-dir",
+            str(data),
+        ],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "at least 8" in r.stderr

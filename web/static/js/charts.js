@@ -28,7 +28,12 @@ window.StationCharts = (function () {
     const data = align(series);
     const cfg = {
       width: width(el), height: opts.height || 240,
-      scales: { x: { time: opts.time !== false }, y: opts.y ? { range: opts.y } : {} },
+      scales: {
+        // A single point (one rating so far) gets an hour either side, not a 3-year axis.
+        x: data[0].length > 1 ? { time: opts.time !== false }
+          : { time: opts.time !== false, auto: false, range: [data[0][0] - 3600, data[0][0] + 3600] },
+        y: opts.y ? { range: opts.y } : { range: (u, min, max) => [0, Math.max(1, max) + 0.5] },
+      },
       axes: [{ label: opts.xLabel || "" }, { label: opts.yLabel || "" }],
       series: [{}].concat(names.map((n, i) => ({
         label: n, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true,

@@ -1,0 +1,123 @@
+"""``station engine | stop | status | bench``: run the engine and talk to it.
+
+``station stop`` needs no login: it only needs access to the engine's socket file
+(``<data-dir>/engine.sock``, mode 0660), and stopping never asks who you are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.errors import StationError
+from station.paths import socket_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("engine", help="run the engine process (owns all hardware)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--sim", action="store_true", help="use the simulator")
+    mode.add_argument("--hardware", action="store_true", help="use the real hardware (Pi)")
+    p.add_argument(
+        "--sim-state",
+        action="store_true",
+        help="simulator: keep <data-dir>/sim-state.json (physical state, for crash tests)",
+    )
+    add_data_dir(p)
+    add_config(p)
+    p.set_defaults(func=run_engine)
+
+    p = sub.add_parser("stop", help="stop stimulation now (no login needed)")
+    p.add_argument("--reason", choices=("api", "too_much"), default="api")
+    p.add_argument("--by", default="station stop (CLI)")
+    add_data_dir(p)
+    p.set_defaults(func=stop)
+
+    p = sub.add_parser("status", help="show the engine's state")
+    p.add_argument("--json", action="store_true", help="print the raw JSON")
+    add_data_dir(p)
+    p.set_defaults(func=status)
+
+    p = sub.add_parser("bench", help="measure loop timing and latencies on the simulator")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--seconds", type=float, default=5.0, help="seconds per loop case")
+    p.add_argument("--presses", type=int, default=50, help="button presses / stops to time")
+    p.add_argument("--url", default=None, help="app URL to load (default: a stand-in app)")
+    add_config(p)
+    p.set_defaults(func=bench)
+
+
+def _client(args: argparse.Namespace):
+    from station.engine.ipc import EngineClient
+
+    path = socket_path(resolve_data_dir(args))
+    try:
+        return EngineClient(path, timeout=3.0)
+    except OSError as exc:
+        raise StationError(
+            f"the engine is not answering on {path} ({exc.strerror or exc}); is it running? "
+            "(station run, or systemctl status station-engine)"
+        ) from None
+
+
+def run_engine(args: argparse.Namespace) -> int:
+    from station.engine.process import main
+    from station.platform import choose_backend, pi_model
+    from station.wiring import load_wiring
+
+    wiring = load_wiring(resolve_config(args))
+    simulate = choose_backend(sim=args.sim, hardware=args.hardware, model=pi_model())
+    return main(
+        wiring=wiring,
+        simulate=simulate,
+        data_dir=resolve_data_dir(args),
+        sim_state=args.sim_state,
+    )
+
+
+def stop(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        result = c.call("stop", reason=args.reason, by=args.by)
+    if result.get("stopped"):
+        print(f"stopped: every output is off (engine state {result['state']})")
+        return 0
+    print(f"stop requested but not confirmed within 1 s (state {result['state']})", file=sys.stderr)
+    return 1
+
+
+def status(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        st = c.call("status")
+    if args.json:
+        print(json.dumps(st, indent=2))
+        return 0
+    print(f"state:    {st['state']} ({st['mode']}, {st['rate_hz']} Hz)")
+    if st.get("armed"):
+        a = st["armed"]
+        print(f"program:  {a['protocol_id']} level {a['level']} ({a['duration_ms']} ms), "
+              f"session {st['session_id']}, at {st['program_ms']} ms")  # fmt: skip
+    if st.get("estop_latched"):
+        print("e-stop:   LATCHED (reset with the panel or the page once released)")
+    if st.get("fault"):
+        print(f"fault:    {st['fault']['device']}: {st['fault']['message']}")
+    if st.get("last_stop"):
+        print(f"last stop: {st['last_stop']['reason']} ({st['last_stop']['by']})")
+    if st.get("timing"):
+        t = st["timing"]
+        print(f"timing:   p50 {t['p50_us']} us, p99 {t['p99_us']} us, max {t['max_us']} us, "
+              f"missed {t['missed']}")  # fmt: skip
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    from station.engine.bench import format_table, run_bench
+    from station.wiring import load_wiring
+
+    result = run_bench(
+        wiring=load_wiring(resolve_config(args)), seconds=args.seconds, presses=args.presses,
+        url=args.url,
+    )  # fmt: skip
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0

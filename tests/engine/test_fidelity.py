@@ -1,0 +1,139 @@
+"""What the skin would have felt (the simulator's trace) matches the program.
+
+Tolerances (the issue's): intensity within one RTP step, tap times within 2 ms, the
+middle of each stroke within 5 % of the prescribed speed. The engine runs on the real
+simulator backend (real DRV2605 driver code over the simulated bus and mux)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from station.engine.render import amplitude_level, brush_profile, rtp_code, tap_times
+from station.program import Program
+from tests.engine.helpers import held_value, program, running_engine, wait_for_event
+
+PROG = program(
+    [
+        {
+            "duration_ms": 1500,
+            "segments": [
+                {
+                    "type": "amplitude",
+                    "actuator": "forearm",
+                    "duration_ms": 1400,
+                    "level": 0.6,
+                    "ramp_up_ms": 500,
+                    "ramp_down_ms": 500,
+                },
+                {
+                    "type": "amplitude",
+                    "actuator": "upper_arm",
+                    "at": 100,
+                    "duration_ms": 1300,
+                    "level": 0.4,
+                    "ramp_up_ms": 100,
+                    "ramp_down_ms": 100,
+                    "on_ms": 400,
+                    "off_ms": 150,
+                },
+                {
+                    "type": "taps",
+                    "actuator": "hand",
+                    "at": 50,
+                    "duration_ms": 1400,
+                    "effect_id": 1,
+                    "interval_ms": 333,
+                },
+            ],
+        },
+        {
+            "duration_ms": 1400,
+            "kind": "brush",
+            "segments": [
+                {
+                    "type": "brush",
+                    "actuator": "brush",
+                    "duration_ms": 1400,
+                    "speed_cm_s": 10,
+                    "stroke_cm": 6,
+                    "strokes": 2,
+                    "pause_ms": 100,
+                    "direction": "alternate",
+                    "accel_cm_s2": 60,
+                },
+            ],
+        },
+    ]
+)
+
+
+def _run(tmp_path):
+    with running_engine(tmp_path) as (rt, c):
+        c.call("arm", program=PROG, session_id="fid")
+        c.call("start")
+        started = wait_for_event(rt, "started")
+        wait_for_event(rt, "stopped", timeout=10, reason="completed")
+        return started["t0_ns"], rt.hw.sim.trace, rt.hw.wiring
+
+
+def test_trace_matches_the_program(tmp_path):
+    t0, trace, wiring = _run(tmp_path)
+    prog = Program.model_validate(PROG)
+    end_ns = t0 + prog.duration_ms * 1_000_000
+    segs = {s.actuator: s for st in prog.steps for s in st.segments}
+
+    # --- intensity envelopes: every write, and the held value on a 1 ms grid ------------
+    for name in ("forearm", "upper_arm"):
+        seg = segs[name]
+        writes = [r for r in trace.select(name, "RTP_INPUT") if t0 <= r.t_ns < end_ns]
+        assert len(writes) > 50, f"{name}: only {len(writes)} RTP writes"
+        for r in writes:
+            ideal = rtp_code(amplitude_level(seg, (r.t_ns - t0) / 1e6))
+            assert abs(r.value - ideal) <= 1, (name, (r.t_ns - t0) / 1e6, r.value, ideal)
+        for ms in range(1, prog.steps[0].duration_ms):
+            # mid-tick: what the tick at ``ms`` left on the chip (no write missing)
+            held = held_value(writes, t0 + ms * 1_000_000 + 500_000)
+            ideal = rtp_code(amplitude_level(seg, ms))
+            assert abs(held - ideal) <= 1, (name, ms, held, ideal)
+        # only changes are written: no two consecutive writes carry the same code
+        assert all(a.value != b.value for a, b in itertools.pairwise(writes))
+    peak = max(r.value for r in trace.select("forearm", "RTP_INPUT") if r.t_ns >= t0)
+    assert peak == rtp_code(0.6)
+
+    # --- taps: one GO per tap, each within 2 ms -----------------------------------------
+    go = [r for r in trace.select("hand", "GO") if r.value == 1 and t0 <= r.t_ns < end_ns]
+    expected = tap_times(segs["hand"])
+    assert len(go) == len(expected)
+    for r, ms in zip(go, expected, strict=True):
+        assert abs((r.t_ns - t0) / 1e6 - ms) <= 2.0, (ms, (r.t_ns - t0) / 1e6)
+
+    # --- brush: mid-stroke speed within 5 % -----------------------------------------------
+    bseg = segs["brush"]
+    cfg = wiring.brush_by_name("brush")
+    span = cfg.pulse_max_us - cfg.pulse_min_us
+    duty = [r for r in trace.select("brush", "duty_cycle_ns") if t0 <= r.t_ns < end_ns]
+
+    def pos(r):
+        angle = (r.value / 1000 - cfg.pulse_min_us) / span * cfg.servo_range_deg
+        return math.radians(angle - cfg.min_angle_deg) * cfg.radius_cm
+
+    prof = brush_profile(bseg)
+    cycle = prof.duration_ms + bseg.pause_ms
+    for k in range(bseg.strokes):
+        s0 = bseg.start_ms + k * cycle + prof.t_acc_ms
+        lo, hi = s0 + 0.25 * prof.t_cruise_ms, s0 + 0.75 * prof.t_cruise_ms
+        pts = [((r.t_ns - t0) / 1e6, pos(r)) for r in duty if lo <= (r.t_ns - t0) / 1e6 <= hi]
+        assert len(pts) > 20
+        n = len(pts)
+        mt = sum(t for t, _ in pts) / n
+        mp = sum(p for _, p in pts) / n
+        slope = sum((t - mt) * (p - mp) for t, p in pts) / sum((t - mt) ** 2 for t, _ in pts)
+        speed = abs(slope) * 1000  # cm/ms -> cm/s
+        assert abs(speed - bseg.speed_cm_s) / bseg.speed_cm_s <= 0.05, (k, speed)
+    # parked again after the brushing step
+    park_duty = trace.select("brush", "duty_cycle_ns")[-1].value
+    assert (
+        abs(park_duty / 1000 - (cfg.pulse_min_us + cfg.park_angle_deg / cfg.servo_range_deg * span))
+        < 2
+    )

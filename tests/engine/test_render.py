@@ -1,0 +1,133 @@
+"""Pure rendering: envelopes ramp (never jump), taps land on their grid, strokes follow
+a trapezoid whose middle moves at the prescribed speed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from station.engine.render import (
+    Trapezoid,
+    amplitude_level,
+    brush_position,
+    rtp_code,
+    tap_times,
+    taps_due,
+)
+from station.program import AmplitudeSegment, BrushSegment, TapSegment
+
+
+def amp(**kw):
+    base = dict(
+        actuator="a", start_ms=100, duration_ms=1000, level=0.8, ramp_up_ms=200, ramp_down_ms=300
+    )
+    return AmplitudeSegment(**{**base, **kw})
+
+
+def test_ramp_up_hold_ramp_down():
+    seg = amp()
+    assert amplitude_level(seg, 99.9) == 0.0
+    assert amplitude_level(seg, 100) == 0.0
+    assert amplitude_level(seg, 200) == pytest.approx(0.4)
+    assert amplitude_level(seg, 300) == pytest.approx(0.8)
+    assert amplitude_level(seg, 700) == pytest.approx(0.8)
+    assert amplitude_level(seg, 950) == pytest.approx(0.8 * 150 / 300)
+    assert amplitude_level(seg, 1100) == 0.0
+
+
+def test_pattern_bursts_each_ramped():
+    seg = amp(on_ms=200, off_ms=100, ramp_up_ms=50, ramp_down_ms=50)
+    assert amplitude_level(seg, 100 + 25) == pytest.approx(0.4)
+    assert amplitude_level(seg, 100 + 100) == pytest.approx(0.8)
+    assert amplitude_level(seg, 100 + 250) == 0.0  # off part of the first period
+    assert amplitude_level(seg, 100 + 325) == pytest.approx(0.4)  # second burst ramping
+
+
+@given(st.integers(1, 400), st.integers(0, 400), st.integers(0, 400), st.integers(0, 300))
+def test_no_step_larger_than_the_ramp_allows(dur, up, down, off):
+    """Between two ticks 1 ms apart the level never moves by more than the steepest
+    ramp allows (ramps shrink together when they do not fit: a triangle, not a step)."""
+    seg = AmplitudeSegment(
+        actuator="a",
+        start_ms=0,
+        duration_ms=dur + 1,
+        level=1.0,
+        ramp_up_ms=up,
+        ramp_down_ms=down,
+        on_ms=dur if off else None,
+        off_ms=off if off else None,
+    )
+    on = dur if off else dur + 1
+    scale = min(1.0, on / (up + down)) if up + down else 1.0
+    steps = [x for x in (up * scale, down * scale) if x > 0]
+    if len(steps) < 2:
+        return  # a zero ramp is the program's explicit choice (validated upstream)
+    bound = 1.0 / min(steps) + 1e-9
+    prev = amplitude_level(seg, -1)
+    for t in range(0, dur + 3):
+        cur = amplitude_level(seg, t)
+        assert abs(cur - prev) <= bound + 1e-9
+        prev = cur
+
+
+def test_rtp_code_rounds_and_clamps():
+    assert [rtp_code(x) for x in (-1, 0, 0.5, 1, 2)] == [0, 0, 128, 255, 255]
+
+
+def test_taps_due_counts_each_tap_once_whatever_the_tick_grid():
+    seg = TapSegment(actuator="a", start_ms=10, duration_ms=1000, effect_id=1, interval_ms=333)
+    assert tap_times(seg) == [10, 343, 676, 1009]
+    for step in (0.7, 1.0, 3.3, 50.0):
+        t, n = -step, 0
+        while t < 1200:
+            n += taps_due(seg, t, t + step)
+            t += step
+        assert n == 4
+    assert taps_due(seg, 9.9, 10.0) == 1 and taps_due(seg, 10.0, 11.0) == 0
+
+
+def test_trapezoid_cruises_at_the_prescribed_speed():
+    prof = Trapezoid.for_stroke(length_cm=6.0, speed_cm_s=3.0, accel_cm_s2=30.0)
+    assert prof.v_peak == 3.0
+    assert prof.t_acc_ms == pytest.approx(100.0)
+    mid = prof.duration_ms / 2
+    speed = (prof.distance(mid + 5) - prof.distance(mid - 5)) / 0.010
+    assert speed == pytest.approx(3.0)
+    assert prof.distance(prof.duration_ms) == 6.0
+    # acceleration bound: second differences never exceed accel
+    dt = 0.001
+    for i in range(1, int(prof.duration_ms)):
+        a = (prof.distance(i + 1) - 2 * prof.distance(i) + prof.distance(i - 1)) / dt**2
+        assert abs(a) <= 30.0 * 1.001
+
+
+def test_short_stroke_becomes_a_triangle_within_the_accel_bound():
+    prof = Trapezoid.for_stroke(length_cm=1.0, speed_cm_s=30.0, accel_cm_s2=60.0)
+    assert prof.t_cruise_ms == 0 and prof.v_peak < 30.0
+    assert prof.distance(prof.duration_ms) == pytest.approx(1.0)
+
+
+def test_brush_alternates_and_parks_outside_the_segment():
+    seg = BrushSegment(
+        actuator="b",
+        start_ms=0,
+        duration_ms=3000,
+        speed_cm_s=5,
+        stroke_cm=5,
+        strokes=2,
+        pause_ms=200,
+        direction="alternate",
+        accel_cm_s2=50,
+    )
+    travel = 11.0
+    first = brush_position(seg, 0, travel_cm=travel)
+    assert first.position_cm == pytest.approx(3.0)  # centred: (11 - 5) / 2
+    prof = Trapezoid.for_stroke(length_cm=5, speed_cm_s=5, accel_cm_s2=50)
+    end1 = brush_position(seg, prof.duration_ms + 1, travel_cm=travel)
+    assert end1.position_cm == pytest.approx(8.0) and end1.strokes_done == 1
+    back = brush_position(seg, 2 * prof.duration_ms + 200 + 1, travel_cm=travel)
+    assert back.position_cm == pytest.approx(3.0) and back.strokes_done == 2
+    assert brush_position(seg, 3000, travel_cm=travel).position_cm is None
+    with pytest.raises(ValueError, match="longer than"):
+        brush_position(seg, 10, travel_cm=4.0)

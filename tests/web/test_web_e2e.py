@@ -1,0 +1,218 @@
+"""End to end in headless Chromium (Debian's, never downloaded): the whole station.
+
+The engine (simulator) and the app run as their own processes on a temporary data dir
+and a free port, as ``station run`` starts them. The browser creates the clinician on
+the first-run page, logs in, presses the simulated start button, watches the progress
+bar move, rates, finds the rating on the history plot, presses stop and checks through
+/api/sim/outputs that every simulated output is off. Screenshots (390x844) go to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+VIEWPORT = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(pred, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not ready in {timeout} s")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def station(tmp_path) -> Iterator[str]:
+    data = tmp_path / "data"
+    data.mkdir()
+    port = _free_port()
+    cmd = [sys.executable, "-m", "station.cli"]
+    env = {**os.environ, "STATION_SIMULATED": "1"}
+    engine = subprocess.Popen([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)
+    procs = [engine]
+    try:
+        _wait(lambda: (data / "engine.sock").exists(), 20, "engine socket")
+        app = subprocess.Popen(
+            [*cmd, "app", "--sim", "--port", str(port), "--data-dir", str(data)], env=env
+        )
+        procs.insert(0, app)
+        base = f"http://127.0.0.1:{port}"
+        _wait(lambda: _answers(base + "/api/status"), 30, "web app")
+        yield base
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is missing; ./test installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, has_touch=True)
+        pg = context.new_page()
+        pg.set_default_timeout(15000)
+        yield pg
+        context.close()
+        browser.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+
+
+def _small_targets(page) -> list[str]:
+    """Visible controls smaller than 48 px in either direction (touch targets)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+              'button, a.button, nav a, input:not([type=hidden]), select'))
+            .filter(e => e.offsetParent !== null)
+            .filter(e => { const r = e.getBoundingClientRect();
+                           return r.height < 48 || r.width < 48; })
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+
+
+def _unlabelled(page) -> list[str]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+
+
+def test_whole_station_in_the_browser(station, page) -> None:
+    base = station
+    # First run: no accounts, no default password; the page asks for the clinician.
+    page.goto(base + "/")
+    assert page.url.endswith("/setup")
+    assert _unlabelled(page) == []
+    _shot(page, "01-setup")
+    page.fill("#name", "carla")
+    page.fill("#password", "clinician-pass")
+    page.fill("#confirm", "clinician-pass")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/clinician/")
+    _shot(page, "02-clinician")
+    # Log out and back in through the login form.
+    page.click("nav.main form button")
+    page.goto(base + "/login")
+    page.fill("#name", "carla")
+    page.fill("#password", "clinician-pass")
+    page.click("main button[type=submit]")
+    page.wait_for_url(base + "/")
+    assert "Next session" in page.inner_text("#next-card")
+    assert _small_targets(page) == []
+    assert _unlabelled(page) == []
+    _shot(page, "03-today-armed")
+
+    # Press the simulated panel's start button.
+    page.goto(base + "/sim")
+    page.click("#sim-start")
+    page.wait_for_function(
+        "() => document.querySelector('[data-actuator=forearm]')?.textContent.includes('on')"
+    )
+    _shot(page, "04-simulator-running")
+
+    # The progress bar moves, pushed by the station.
+    page.goto(base + "/")
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent.includes('Running')"
+    )
+    first = float(page.get_attribute("#progress-fill", "style").split("width:")[1].split("%")[0])
+    page.wait_for_timeout(2500)
+    second = float(page.get_attribute("#progress-fill", "style").split("width:")[1].split("%")[0])
+    assert second > first, (first, second)
+    assert "left" in page.inner_text("#time-left")
+
+    # One tap rates; the answer says it is saved.
+    page.click("button.rate[data-value='3']")
+    page.wait_for_function(
+        "() => document.getElementById('rate-result').textContent.includes('Saved')"
+    )
+    _shot(page, "05-today-running-rated")
+
+    # The rating is on the history plot.
+    page.goto(base + "/history")
+    page.wait_for_selector("#ratings-chart canvas")
+    assert page.get_attribute("#ratings-chart", "data-points") == "1"
+    assert "3" in page.inner_text("#ratings-table tbody")
+    _shot(page, "06-history")
+
+    # Stop (the big button on every page) turns every simulated output off.
+    page.goto(base + "/")
+    page.click("#stop-button")
+    page.wait_for_function(
+        "() => document.getElementById('stop-button').textContent.includes('STOPPED')"
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        outputs = page.request.get(base + "/api/sim/outputs").json()
+        if not any(o["active"] for o in outputs.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert outputs and not any(o["active"] for o in outputs.values()), outputs
+    assert all(o["level"] == 0 for o in outputs.values()), outputs
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent.includes('Stopped')"
+    )
+    _shot(page, "07-stopped")
+
+    # The clinician's record shows the stopped session with its rating.
+    sessions = page.request.get(base + "/api/sessions").json()["sessions"]
+    assert sessions[0]["state"] == "stopped" and sessions[0]["ended_by"] == "clinician:carla"
+    page.goto(base + f"/clinician/sessions/{sessions[0]['id']}")
+    assert "stopped" in page.inner_text("main")
+    page.goto(base + "/clinician/report")
+    page.wait_for_selector("#report-ratings")
+    _shot(page, "08-report")

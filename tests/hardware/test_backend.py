@@ -115,7 +115,7 @@ def test_selftest_command_exit_codes(tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.count("PASS") == 6
     bad = subprocess.run(
-        base + ["--inject", "hand:missing"], capture_output=True, text=True, timeout=60
+        [*base, "--inject", "hand:missing"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 1
     assert "FAIL  hand:" in bad.stdout and "Traceback" not in bad.stderr

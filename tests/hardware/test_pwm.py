@@ -59,20 +59,20 @@ class FakeSysfs:
     def _serve(self, chip: Path, name: str) -> None:
         while True:
             with open(chip / name) as f:
-                data = f.read().strip()
-            if data == "quit":
-                return
-            if not data:
-                continue
-            channel = int(data)
-            pwm = chip / f"pwm{channel}"
-            if name == "export":
-                self.exports.append(channel)
-                pwm.mkdir()
-                for attr in ("period", "duty_cycle", "enable"):
-                    (pwm / attr).write_text("")
-            else:
-                shutil.rmtree(pwm)
+                words = f.read().split()
+            # One read may hold several writes (e.g. an unexport then "quit").
+            for word in words:
+                if word == "quit":
+                    return
+                channel = int(word)
+                pwm = chip / f"pwm{channel}"
+                if name == "export":
+                    self.exports.append(channel)
+                    pwm.mkdir()
+                    for attr in ("period", "duty_cycle", "enable"):
+                        (pwm / attr).write_text("")
+                else:
+                    shutil.rmtree(pwm)
 
     def stop(self) -> None:
         for fifo, thread in self._threads:

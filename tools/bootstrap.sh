@@ -44,7 +44,7 @@ station_is_pi() {
 
 station_venv() {
     # $1: extras to install, e.g. "test" or "" ; on a Pi the "pi" extra is always added.
-    local extras="${1:-}" py stamp want
+    local extras="${1:-}" py stamp want hash
     if station_is_pi; then extras="${extras:+$extras,}pi"; fi
     py="$(station_find_python)"
     if [ ! -x "$VENV/bin/python" ]; then
@@ -57,9 +57,19 @@ station_venv() {
             "$py" -m venv "$VENV" || station_die "could not create a virtual environment in $VENV"
         fi
     fi
+    # Reinstall when pyproject.toml changed or an extra is wanted that is not installed
+    # yet; the stamp keeps the extras, so ./run after ./test does not reinstall.
     stamp="$VENV/.station-installed"
-    want="$(cat "$STATION_ROOT/pyproject.toml" | sha256sum | cut -c1-16) extras=[$extras]"
-    if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp" 2>/dev/null; then
+    hash="$(sha256sum "$STATION_ROOT/pyproject.toml" | cut -c1-16)"
+    local have_hash="" have_extras="" need=0 extra
+    if [ -f "$stamp" ]; then read -r have_hash have_extras < "$stamp" || true; fi
+    [ "$have_hash" = "$hash" ] || { need=1; have_extras=""; }
+    for extra in ${extras//,/ }; do
+        case ",$have_extras," in *",$extra,"*) ;; *) need=1 ;; esac
+    done
+    if [ "$need" = 1 ]; then
+        extras="$(printf '%s\n' ${have_extras//,/ } ${extras//,/ } | sort -u | paste -sd, -)"
+        want="$hash $extras"
         echo "station: installing the station into $VENV (first run or pyproject.toml changed)" >&2
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check \

@@ -72,9 +72,11 @@ station_venv() {
         want="$hash $extras"
         echo "station: installing the station into $VENV (first run or pyproject.toml changed)" >&2
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            -e "$STATION_ROOT${extras:+[$extras]}" \
-            || station_die "installing the station's Python packages failed (see pip's message above)"
+        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+            -e "$STATION_ROOT${extras:+[$extras]}" > "$VENV/pip-install.log" 2>&1; then
+            tail -n 40 "$VENV/pip-install.log" >&2
+            station_die "installing the station's Python packages failed (pip's message above; whole log in $VENV/pip-install.log)"
+        fi
         echo "$want" > "$stamp"
     fi
 }

@@ -30,8 +30,12 @@ class Haptic(Protocol):
     def check_faults(self) -> str | None:
         """Read STATUS; return a description of OVER_TEMP / OC_DETECT, or None."""
 
+    def silence(self) -> None:
+        """EN low at once (one GPIO write). Never raises."""
+
     def off(self) -> None:
-        """RTP 0, MODE standby, EN low. Never raises."""
+        """RTP 0, MODE standby, EN low (for boards whose EN is tied high, the register
+        writes are what silences them). Never raises."""
 
     def close(self) -> None: ...
 

@@ -142,3 +142,20 @@ def test_bad_wiring_file_is_one_clear_line(tmp_path):
     )
     assert r.returncode == 1
     assert "panel.stop_pin = 5" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_all_off_drops_every_en_line_before_any_bus_write(hw):
+    """Silence first: four EN writes take microseconds; the register writes after them
+    (RTP 0, standby) would take ~0.1 ms each on a real 400 kHz bus."""
+    hw.start_all()
+    for haptic in hw.haptics.values():
+        haptic.set_rtp(120)
+    mark = hw.sim.trace.last_seq() + 1
+    hw.all_off()
+    records = hw.sim.trace.since(mark)
+    en_pins = {f"gpio{h.enable_pin}" for h in hw.wiring.haptic}
+    en_lows = [i for i, r in enumerate(records) if r.device in en_pins and r.value == 0]
+    bus_writes = [i for i, r in enumerate(records) if r.device in hw.haptics]
+    assert len(en_lows) == 4
+    assert max(en_lows) < min(bus_writes, default=len(records))
+    assert all_quiet(hw.sim.outputs())

@@ -11,6 +11,10 @@ cut wire all open the circuit, the pull-up makes the pin read HIGH, and that mea
 A broken e-stop circuit therefore stops the station instead of silently disabling the
 e-stop. Latching until reset is the engine's job; the panel reports the contact as it is.
 
+Rating: up acts on its press (+1; a rating can reach the stop threshold, and that stop
+must not wait); on a buttons-only panel, which has no confirm button, down acts on its
+release: a short press is -1, a hold of ``RATE_CONFIRM_S`` confirms the rating.
+
 The LED patterns are a table (``LED_PATTERNS``) so the README can quote it; every state
 the station shows has its own pattern.
 """
@@ -28,6 +32,7 @@ from gpiozero import LED, Button, Device, DigitalInputDevice, RotaryEncoder
 from station.wiring import ButtonsRating, EncoderRating, PanelConfig
 
 BOUNCE_S = 0.02  # 20 ms: long enough for a tactile switch, short against a press
+RATE_CONFIRM_S = 1.0  # buttons-only rating: holding down this long confirms the rating
 
 
 class Blink(NamedTuple):
@@ -84,6 +89,7 @@ class Panel:
         self.on_rating: Callable[[int], None] | None = None
         self._clock = clock
         self._start_t: float | None = None
+        self._down_t: float | None = None
         self._pattern: str | None = None
         self._devices: list[Device] = []
         self._leds: dict[str, LED] = {}
@@ -128,8 +134,12 @@ class Panel:
             down = self._add(
                 Button(rating.down_pin, pull_up=True, bounce_time=bounce_s, pin_factory=pf)
             )
+            # No third button: a short press of down lowers the rating (on release), a
+            # hold of RATE_CONFIRM_S confirms it. Up acts on press: raising a rating can
+            # reach the stop threshold, and that stop must not wait for a release.
             up.when_pressed = self._rate_up
-            down.when_pressed = self._rate_down
+            down.when_pressed = self._down_was_pressed
+            down.when_released = self._down_was_released
         elif isinstance(rating, EncoderRating):
             # Encoders bounce on every detent; gpiozero's state machine rejects the
             # wiggle, so no extra debounce. max_steps=0: count without a bound.
@@ -180,6 +190,20 @@ class Panel:
 
     def _rate_confirm(self) -> None:
         self._rate(0)
+
+    def _down_was_pressed(self) -> None:
+        self._down_t = self._clock()
+
+    def _down_was_released(self) -> None:
+        """Short press: -1; held ``RATE_CONFIRM_S`` or longer: confirm (buttons-only panels
+        have no confirm button, and lowering a rating is never urgent, so it can wait for
+        the release to tell the two apart)."""
+        held = 0.0 if self._down_t is None else self._clock() - self._down_t
+        self._down_t = None
+        if held >= RATE_CONFIRM_S:
+            self._rate_confirm()
+        else:
+            self._rate_down()
 
     # -- state ------------------------------------------------------------------------------
     @property

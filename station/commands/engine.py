@@ -93,22 +93,50 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(st, indent=2))
         return 0
-    print(f"state:    {st['state']} ({st['mode']}, {st['rate_hz']} Hz)")
+    print("\n".join(status_lines(st)))
+    return 0
+
+
+def status_lines(st: dict) -> list[str]:
+    """``station status`` for a person (issue 7): the engine's state, the last session
+    and the timing of the last run, each on its own labelled line, always present (a
+    "none yet" beats a missing line when someone reads it over the phone)."""
+    led = f"; panel LEDs: {st['led']}" if st.get("led") else ""
+    lines = [f"state:    {st['state']} ({st['mode']}, {st['rate_hz']} Hz{led})"]
+    if st.get("estop_latched"):
+        lines.append("e-stop:   LATCHED (release the e-stop, then reset: panel or page)")
+    if st.get("fault"):
+        lines.append(f"fault:    {st['fault']['device']}: {st['fault']['message']}")
     if st.get("armed"):
         a = st["armed"]
-        print(f"program:  {a['protocol_id']} level {a['level']} ({a['duration_ms']} ms), "
-              f"session {st['session_id']}, at {st['program_ms']} ms")  # fmt: skip
-    if st.get("estop_latched"):
-        print("e-stop:   LATCHED (reset with the panel or the page once released)")
-    if st.get("fault"):
-        print(f"fault:    {st['fault']['device']}: {st['fault']['message']}")
-    if st.get("last_stop"):
-        print(f"last stop: {st['last_stop']['reason']} ({st['last_stop']['by']})")
-    if st.get("timing"):
-        t = st["timing"]
-        print(f"timing:   p50 {t['p50_us']} us, p99 {t['p99_us']} us, max {t['max_us']} us, "
-              f"missed {t['missed']}")  # fmt: skip
-    return 0
+        lines.append(
+            f"program:  {a['protocol_id']} level {a['level']} ({a['duration_ms']} ms), "
+            f"session {st['session_id']}, at {st['program_ms']} ms"
+        )
+    lines.append(f"last session: {_last_session(st)}")
+    lines.append(f"last run timing: {_last_timing(st.get('timing'))}")
+    return lines
+
+
+def _last_session(st: dict) -> str:
+    last = st.get("last_stop")
+    if not last:
+        if st.get("session_id") is not None:
+            return f"{st['session_id']} (not ended yet)"
+        return "none since the engine started"
+    at = last.get("program_ms")
+    where = "" if at is None else f" at {at / 1000:.1f} s into the program"
+    by = f" by {last['by']}" if last.get("by") else ""
+    return f"{last.get('session_id') or '-'} ended: {last['reason']}{by}{where}"
+
+
+def _last_timing(t: dict | None) -> str:
+    if not t:
+        return "no run since the engine started"
+    return (
+        f"{t['ticks']} ticks at {t['rate_hz']} Hz; wake-up lateness p50 {t['p50_us']} us, "
+        f"p99 {t['p99_us']} us, max {t['max_us']} us; {t['missed']} missed deadlines"
+    )
 
 
 def bench(args: argparse.Namespace) -> int:

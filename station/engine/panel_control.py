@@ -59,6 +59,10 @@ class PanelControl:
         panel.on_estop = self._estop
         panel.on_rating = self._rating
         engine.hub.add_listener(self._on_event)
+        # Lit from power-on: before the first state event the LEDs would stay dark, and a
+        # dark panel reads as "switched off" (found by tests/test_appliance.py).
+        with contextlib.suppress(ValueError):
+            panel.set_leds(self.pattern_for(engine.state, None))
 
     # --- gpiozero callbacks (any thread): a flag or a posted command --------------------
     def _start_pressed(self) -> None:
@@ -76,11 +80,16 @@ class PanelControl:
             self.engine.request_stop("estop", by="e-stop contact open")
 
     def _rating(self, step: int) -> None:
+        sid = self.engine.session_id  # without it the app cannot file the rating
         if step == 0:
-            self.engine.hub.emit("rating", value=self.rating, confirmed=True, by="panel")
+            self.engine.hub.emit(
+                "rating", value=self.rating, confirmed=True, by="panel", session_id=sid
+            )
             return
         self.rating = max(0, min(10, self.rating + step))
-        self.engine.hub.emit("rating", value=self.rating, confirmed=False, by="panel")
+        self.engine.hub.emit(
+            "rating", value=self.rating, confirmed=False, by="panel", session_id=sid
+        )
         self.engine.rate(self.rating)
 
     # --- loop thread --------------------------------------------------------------------
@@ -127,10 +136,19 @@ class PanelControl:
             return self.engine.idle_pattern
         return STATE_PATTERNS.get(state, "idle")
 
+    def _step_kind(self) -> str | None:
+        """The playing step's kind, so a resume inside a rate step shows "rating" again
+        (found by tests/test_appliance.py). Read from another thread: tolerate a race."""
+        prog, player = self.engine.program, self.engine.player
+        try:
+            return prog.steps[player.step_index].kind
+        except (AttributeError, IndexError):
+            return None
+
     def _on_event(self, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
         if kind not in ("state", "step_started", "indicator", "estop_reset"):
             return
-        step_kind = ev.get("kind") if kind == "step_started" else None
+        step_kind = ev.get("kind") if kind == "step_started" else self._step_kind()
         with contextlib.suppress(ValueError):
             self.panel.set_leds(self.pattern_for(self.engine.state, step_kind))

@@ -106,6 +106,26 @@ def too_much() -> Any:
     return jsonify(coord().too_much(by=actor()))
 
 
+@bp.post("/pause")
+@role_required("patient", "clinician")
+def pause() -> Any:
+    return jsonify(coord().pause(by=actor()))
+
+
+@bp.post("/resume")
+@role_required("patient", "clinician")
+def resume() -> Any:
+    return jsonify(coord().resume(by=actor()))
+
+
+@bp.post("/estop/reset")
+@login_required_any
+def reset_estop() -> Any:
+    """Unlatching the e-stop re-enables stimulation, so it needs a login (any role);
+    the engine still refuses while the e-stop button is pressed in."""
+    return jsonify(coord().reset_estop(by=actor()))
+
+
 @bp.post("/ratings")
 @role_required("patient", "clinician")
 def ratings() -> Any:

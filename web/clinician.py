@@ -49,6 +49,7 @@ def overview() -> Any:
         protocols=shaping.protocols(coord),
         settings=shaping.get_settings(coord),
         sessions=coord.list_sessions(limit=20),
+        inbox=coord.inbox(),
     )
 
 

@@ -146,6 +146,20 @@ def document() -> dict[str, Any]:
         "/api/too-much": {
             "post": _op("Stop at once and record it as too much", _resp(200, OBJ, 400, 401, 503))
         },
+        "/api/pause": {
+            "post": _op(
+                "Pause the running session (outputs to zero)",
+                _resp(200, OBJ, 400, 401, 403, 409, 503),
+            )
+        },
+        "/api/resume": {
+            "post": _op("Resume the paused session", _resp(200, OBJ, 400, 401, 403, 409, 503))
+        },
+        "/api/estop/reset": {
+            "post": _op(
+                "Reset a latched e-stop (any logged-in role)", _resp(200, OBJ, 400, 401, 409, 503)
+            )
+        },
         "/api/ratings": {
             "post": _op(
                 "Record a 0-10 rating (201 means it is on disk)",

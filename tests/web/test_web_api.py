@@ -1,9 +1,30 @@
-"""The JSON API against a real Store and library, with the scripted engine."""
+"""The JSON API against a real Store, library and the real engine on the simulator."""
 
 from __future__ import annotations
 
+from station.coordinator import Coordinator
 from station.errors import NotAllowed
-from tests.web.conftest import wait_for
+from station.wiring import load_wiring
+from tests.web.conftest import (
+    PAT,
+    add_users,
+    end_process,
+    engine_call,
+    engine_state,
+    logged_in,
+    spawn_engine,
+    use_quick_protocol,
+    wait_for,
+)
+from web import create_app
+
+
+def _events(engine, event: str, **match) -> list[dict]:
+    return [
+        e
+        for e in list(engine.hub.recent)
+        if e["event"] == event and all(e.get(k) == v for k, v in match.items())
+    ]
 
 
 def test_status_is_open_and_describes_the_next_session(app) -> None:
@@ -14,11 +35,13 @@ def test_status_is_open_and_describes_the_next_session(app) -> None:
     assert st["user"] is None
 
 
-def test_start_rate_journal_and_the_record(patient, coord, link) -> None:
+def test_start_rate_journal_and_the_record(patient, coord, engine) -> None:
     r = patient.post("/api/start")
     assert r.status_code == 200, r.get_json()
     sid = r.get_json()["session_id"]
-    assert link.state == "running"
+    st = engine_state(engine)
+    assert st["state"] == "running" and st["session_id"] == sid
+    wait_for(lambda: engine_call(engine, "sim.outputs")["forearm"]["active"])
     wait_for(lambda: coord.store.get_session(sid).steps)
     r = patient.post("/api/ratings", json={"value": 4})
     assert r.status_code == 201
@@ -31,21 +54,27 @@ def test_start_rate_journal_and_the_record(patient, coord, link) -> None:
     assert patient.get("/api/sessions").get_json()["sessions"][0]["id"] == sid
 
 
-def test_live_rating_at_threshold_stops_at_once(patient, coord, link) -> None:
+def test_live_rating_at_threshold_stops_at_once(patient, coord, engine) -> None:
     sid = patient.post("/api/start").get_json()["session_id"]
+    wait_for(lambda: engine_call(engine, "sim.outputs")["forearm"]["active"])
     r = patient.post("/api/ratings", json={"value": 8})
     assert r.status_code == 201 and r.get_json()["stopped"] is True
-    assert ("rate", {"value": 8}) in link.calls
-    assert link.outputs["forearm"]["active"] is False
+    # The engine itself stopped on the rating (its reason, its session) and every
+    # simulated output is off.
+    wait_for(lambda: _events(engine, "stopped", reason="rating", session_id=sid))
+    assert engine_state(engine)["live_rating"] == 8
+    outputs = engine_call(engine, "sim.outputs")
+    assert not any(o["active"] for o in outputs.values()), outputs
     session = coord.store.get_session(sid)
     assert session.state == "stopped" and "threshold" in session.end_reason
     assert [r.value for r in session.ratings] == [8] and session.ratings[0].live
 
 
-def test_too_much_stops_and_is_recorded(patient, coord, link) -> None:
+def test_too_much_stops_and_is_recorded(patient, coord, engine) -> None:
     sid = patient.post("/api/start").get_json()["session_id"]
     r = patient.post("/api/too-much")
     assert r.status_code == 200
+    assert engine_state(engine)["last_stop"]["reason"] == "too_much"
     s = coord.store.get_session(sid)
     assert s.state == "stopped" and s.end_reason == "too_much" and s.ended_by == "patient:pat"
     wait_for(
@@ -53,10 +82,11 @@ def test_too_much_stops_and_is_recorded(patient, coord, link) -> None:
     )
 
 
-def test_completed_session_gets_a_decision_and_limits_apply(patient, coord, link) -> None:
+def test_completed_session_gets_a_decision_and_limits_apply(patient, coord, engine) -> None:
+    use_quick_protocol(coord, engine)
     sid = patient.post("/api/start").get_json()["session_id"]
-    link.finish()
     wait_for(lambda: coord.store.get_session(sid).state == "completed")
+    assert _events(engine, "stopped", reason="completed", session_id=sid)
     wait_for(lambda: coord.store.get_session(sid).decision is not None)
     s = coord.store.get_session(sid)
     assert len(s.steps) == s.planned_steps and all(st.finished_at for st in s.steps)
@@ -111,7 +141,7 @@ def test_protocol_upload_reports_each_field(clinician) -> None:
     assert "<code>version</code>" in html and "<code>body_sites</code>" in html
 
 
-def test_protocol_upload_and_assign_and_preview(clinician, coord, link) -> None:
+def test_protocol_upload_and_assign_and_preview(clinician, coord, engine) -> None:
     from station.protocols import library
 
     text = next(p for p in library.builtin_paths() if p.stem == "tapping").read_text()
@@ -128,28 +158,47 @@ def test_protocol_upload_and_assign_and_preview(clinician, coord, link) -> None:
     assert data["series"] and all(0 <= y <= 1 for pts in data["series"].values() for _, y in pts)
     r = clinician.post("/api/plan", json={"protocol": pid, "level": data["level"]})
     assert r.status_code == 200, r.get_json()
-    wait_for(lambda: link.program and link.program["protocol_id"] == pid)
+    wait_for(lambda: (engine_state(engine)["armed"] or {}).get("protocol_id") == pid)
 
 
-def test_engine_down_then_lost_session_is_aborted(patient, coord, link) -> None:
-    sid = patient.post("/api/start").get_json()["session_id"]
-    link.up = False
-    assert patient.get("/api/status").get_json()["state"] == "disconnected"
-    r = patient.post("/api/stop")
-    assert r.status_code == 503
-    # The engine restarts empty: the coordinator marks the session aborted. It started,
-    # so it counts against the 120-minute gap and nothing new is armed yet.
-    wait_for(lambda: link.stream_dropped)
-    link.state, link.session_id, link.up = "idle", None, True
-    wait_for(lambda: coord.store.get_session(sid).state == "aborted", timeout=8)
-    assert "lost" in coord.store.get_session(sid).end_reason
-    st = patient.get("/api/status").get_json()
-    assert st["engine"]["connected"] is True and st["next"]["allowed"] is False
+def test_engine_down_then_lost_session_is_aborted(tmp_path) -> None:
+    """The real engine process goes away mid-session, then a fresh one starts."""
+    data = tmp_path / "data"
+    data.mkdir()
+    proc = spawn_engine(data)
+    coord = Coordinator(data_dir=data, simulate=True)
+    try:
+        coord.start_background()
+        wait_for(lambda: coord.status()["state"] == "armed", timeout=10)
+        add_users(coord)
+        patient = logged_in(create_app({"TESTING": True}, coordinator=coord), PAT)
+        sid = patient.post("/api/start").get_json()["session_id"]
+        wait_for(lambda: coord.store.get_session(sid).state == "running")
+        end_process(proc)  # SIGTERM: the engine silences every output and exits
+        assert patient.get("/api/status").get_json()["state"] == "disconnected"
+        r = patient.post("/api/stop")
+        assert r.status_code == 503
+        # The engine restarts empty: the coordinator marks the session aborted. It
+        # started, so it counts against the 120-minute gap and nothing new is armed yet.
+        proc = spawn_engine(data)
+        wait_for(lambda: coord.store.get_session(sid).state == "aborted", timeout=8)
+        assert "lost" in coord.store.get_session(sid).end_reason
+        st = patient.get("/api/status").get_json()
+        assert st["engine"]["connected"] is True and st["next"]["allowed"] is False
+        assert st["engine"]["state"] == "idle"
+    finally:
+        coord.close()
+        end_process(proc)
 
 
-def test_sim_routes(app, link) -> None:
+def test_sim_routes(app, engine) -> None:
     client = app.test_client()
-    assert client.get("/api/sim/outputs").get_json() == {"forearm": {"active": False, "level": 0.0}}
+    outputs = client.get("/api/sim/outputs").get_json()
+    wiring = load_wiring()
+    assert set(outputs) == {h.name for h in wiring.haptic} | {b.name for b in wiring.brush}
+    assert all(o["active"] is False and o["level"] == 0 for o in outputs.values()), outputs
+    trace = client.get("/api/sim/trace?since=0&limit=10").get_json()
+    assert trace["records"] and trace["last_seq"] >= len(trace["records"])
     r = client.post("/api/sim/buttons/launch/press")
     assert r.status_code in (400, 404)
     assert client.get("/api/sim/trace?since=abc").status_code == 422

@@ -16,6 +16,14 @@
     }
     const start = $("start-button");
     if (start) start.disabled = !(st.next && st.next.allowed) || st.state === "running" || st.state === "paused";
+    const banner = (id, text) => { const el = $(id); if (el) { el.textContent = text || ""; el.hidden = !text; } };
+    banner("fault-banner", st.fault_text);
+    banner("due-banner", st.due_text);
+    banner("limit-banner", st.limit_text);
+    const show = (id, on) => { const el = $(id); if (el) el.hidden = !on; };
+    show("pause-button", st.state === "running");
+    show("resume-button", st.state === "paused");
+    show("estop-reset-button", !!st.estop_latched);
     const prompt = $("rate-prompt");
     if (prompt) prompt.textContent = st.step && st.step.rating ? st.step.rating.prompt : "";
     tick();
@@ -51,7 +59,7 @@
     if (!loggedIn || !window.EventSource) { setInterval(refresh, 1000); return; }
     const es = new EventSource("/api/events");
     es.addEventListener("status", (ev) => render(JSON.parse(ev.data)));
-    ["step_started", "step_finished", "stopped", "state", "fault", "session"].forEach((name) =>
+    ["step_started", "step_finished", "stopped", "state", "fault", "session", "reminder"].forEach((name) =>
       es.addEventListener(name, (ev) => {
         const data = JSON.parse(ev.data);
         if (data.status) render(data.status); else refresh();
@@ -79,6 +87,14 @@
       } catch (e) { $("rate-result").textContent = "Not saved: " + e.message; }
       refresh();
     }));
+    [["pause-button", "/api/pause"], ["resume-button", "/api/resume"],
+     ["estop-reset-button", "/api/estop/reset"]].forEach(([id, url]) => {
+      const btn = $(id);
+      if (btn) btn.addEventListener("click", async () => {
+        try { render((await Station.api("POST", url)).status); $("control-result").textContent = ""; }
+        catch (e) { $("control-result").textContent = e.message; }
+      });
+    });
     const tm = $("too-much");
     if (tm) tm.addEventListener("click", async () => {
       try { await Station.api("POST", "/api/too-much"); $("rate-result").textContent = "Stopped and noted as too much."; }

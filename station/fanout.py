@@ -1,0 +1,60 @@
+"""Fan-out of station events to open pages (server-sent events), never blocking.
+
+Why its own concept: a page that stops reading must not hold up the coordinator or the
+engine's event thread; each listener gets a bounded queue and loses its oldest events.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+SUB_QUEUE = 256
+
+
+class Subscription:
+    """One listener (an open page) on the fan-out."""
+
+    def __init__(self, *, owner: Fanout):
+        self._owner = owner
+        self._q: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=SUB_QUEUE)
+
+    def put(self, event: dict[str, Any]) -> None:
+        try:
+            self._q.put_nowait(event)
+        except queue.Full:  # a stalled page loses old events, never blocks the station
+            try:
+                self._q.get_nowait()
+                self._q.put_nowait(event)
+            except (queue.Empty, queue.Full):
+                pass
+
+    def get(self, timeout: float) -> dict[str, Any]:
+        return self._q.get(timeout=timeout)
+
+    def close(self) -> None:
+        self._owner.unsubscribe(self)
+
+
+class Fanout:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: list[Subscription] = []
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(owner=self)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.put(event)

@@ -1,0 +1,100 @@
+"""Engine events -> the session record: what was delivered, never what was planned.
+
+Why apart from the coordinator: recording is the part that must be exactly right for the
+clinical record (each session ends once, progression is decided once, a paused or
+resumed session says so, a step carries what the engine actually delivered), and it can
+be driven with plain event dicts and a Store, without threads or an engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from station.errors import Conflict, NotFound
+from station.planner import Planner
+from station.status_text import delivered
+from station.storage import Store
+
+log = logging.getLogger("station.recorder")
+
+COMPLETED_REASONS = ("completed", "finished", "end")
+
+
+class SessionRecorder:
+    def __init__(self, *, store: Store, planner: Planner):
+        self.store = store
+        self.planner = planner
+
+    def record(self, kind: str | None, sid: int | None, event: dict[str, Any]) -> bool:
+        """Record one engine event; True when it ended a session (so re-arm)."""
+        if sid is None:
+            return False
+        if kind == "started":
+            self.mark_running(sid, event.get("by"))
+        elif kind == "state" and event.get("state") == "paused":
+            self._mark_paused(sid, event.get("by"))
+        elif kind == "state" and event.get("state") == "running":
+            self.mark_running(sid, event.get("by"))
+        elif kind == "step_started":
+            self.mark_running(sid, event.get("by"))
+            step = self.planner.step_of(sid, int(event["index"]))
+            self.store.record_step(
+                sid, step.index, step.kind, step.label, started_at=self.planner.now()
+            )
+        elif kind == "step_finished":
+            step = self.planner.step_of(sid, int(event["index"]))
+            self.store.record_step(
+                sid,
+                step.index,
+                step.kind,
+                step.label,
+                started_at=self.planner.now(),
+                finished_at=self.planner.now(),
+                delivered=delivered(event.get("delivered")),
+            )
+        elif kind == "stopped":
+            reason = str(event.get("reason") or "stopped")
+            state = "completed" if reason in COMPLETED_REASONS else "stopped"
+            self.final(sid, state, reason, event.get("by") or "engine")
+            return True
+        elif kind == "fault":
+            device = event.get("device") or "a device"
+            self.final(sid, "stopped", f"fault on {device}: {event.get('message', '')}", "engine")
+        return False
+
+    def mark_running(self, sid: int, by: str | None) -> None:
+        try:
+            session = self.store.get_session(sid, full=False)
+            if session.state == "armed":
+                self.store.set_state(sid, "running", "started", by or "panel", enforce_limits=False)
+            elif session.state == "paused":
+                self.store.set_state(sid, "running", "resumed", by or "panel")
+        except (Conflict, NotFound):
+            pass
+
+    def _mark_paused(self, sid: int, by: str | None) -> None:
+        try:
+            session = self.store.get_session(sid, full=False)
+            if session.state == "running":
+                self.store.set_state(sid, "paused", "paused", by or "panel")
+        except (Conflict, NotFound):
+            pass
+
+    def final(self, sid: int, state: str, reason: str, by: str | None) -> None:
+        """End a session in the record once (a later, duplicate report is ignored) and
+        decide progression for it."""
+        try:
+            session = self.store.get_session(sid, full=False)
+        except NotFound:
+            return
+        if session.final:
+            return
+        if session.state == "armed" and state == "completed":
+            state = "stopped"
+        try:
+            self.store.set_state(sid, state, reason[:200], (by or "")[:60] or None)
+        except Conflict:
+            return
+        if session.state != "armed":
+            self.planner.decide_after(sid)

@@ -84,14 +84,14 @@ class EngineLink:
             self._client = None
 
     def events(
-        self, *, stop: threading.Event, idle: Callable[[], None]
+        self, *, stop: threading.Event, idle: Callable[[], None], since: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield engine events until ``stop`` is set or the connection drops (then
         ``EngineUnavailable``); ``idle`` runs whenever no event came for a while."""
         client = self._connect(self.timeout)
         self._events_client = client
         try:
-            for event in client.subscribe(poll=EVENT_POLL_S):
+            for event in client.subscribe(poll=EVENT_POLL_S, since=since):
                 if stop.is_set() or self._closed:
                     return
                 if event is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from station.errors import Conflict, NotFound
+from station.errors import Conflict, NotFound, StationError
 from station.planner import Planner
 from station.status_text import delivered
 from station.storage import Store
@@ -58,10 +58,22 @@ class SessionRecorder:
             state = "completed" if reason in COMPLETED_REASONS else "stopped"
             self.final(sid, state, reason, event.get("by") or "engine")
             return True
+        elif kind == "rating" and event.get("confirmed") and event.get("value") is not None:
+            self._panel_rating(sid, int(event["value"]))
         elif kind == "fault":
             device = event.get("device") or "a device"
             self.final(sid, "stopped", f"fault on {device}: {event.get('message', '')}", "engine")
         return False
+
+    def _panel_rating(self, sid: int, value: int) -> None:
+        """A rating confirmed on the device's own buttons: live while the session plays,
+        otherwise an after-session rating (the store decides whether it still may)."""
+        try:
+            session = self.store.get_session(sid, full=False)
+            live = session.state in ("running", "paused")
+            self.store.add_rating(sid, value, live=live)
+        except StationError as exc:
+            log.warning("panel rating %s for session %s not kept: %s", value, sid, exc)
 
     def mark_running(self, sid: int, by: str | None) -> None:
         try:

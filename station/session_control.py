@@ -12,8 +12,11 @@ import logging
 import threading
 from typing import Any
 
+from station.engine_link import EngineUnavailable
 from station.errors import Conflict, NotAllowed, StationError
 from station.status_text import LIVE_ENGINE_STATES
+
+START_LINK_WAIT_S = 3.0  # right after start-up the event thread may still be connecting
 
 log = logging.getLogger("station.coordinator")
 
@@ -50,7 +53,14 @@ class SessionControl:
     # -- what the page does -------------------------------------------------------------------
 
     def start(self, *, by: str) -> dict[str, Any]:
+        if not self.wait_linked(START_LINK_WAIT_S):
+            raise EngineUnavailable(
+                "the station's engine is not reachable, so nothing can start; outputs stay "
+                "off. Check that the engine is running (station status) and try again"
+            )
         current = self.store.current_session()
+        if current is not None and current.state in ("running", "paused"):
+            raise Conflict(f"session {current.id} is already {current.state}; stop it first")
         if current is None or current.state != "armed":
             self.arm_next(force=True)
             current = self.store.current_session()

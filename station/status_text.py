@@ -26,7 +26,8 @@ STATE_TEXT = {
 
 def engine_fields(event: dict[str, Any]) -> dict[str, Any]:
     """The engine's own names (``program_ms``, ``step``, ``mode``) -> the page's."""
-    out = {k: event[k] for k in ("state", "session_id", "estop_latched", "fault") if k in event}
+    keys = ("state", "session_id", "estop_latched", "fault", "last_stop", "event_seq", "engine_id")
+    out = {k: event[k] for k in keys if k in event}
     if "program_ms" in event:
         out["elapsed_ms"] = int(event["program_ms"] or 0)
     if "step" in event:

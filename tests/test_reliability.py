@@ -259,12 +259,6 @@ def _check_aborted(
     assert all(delivered), f"session {sid}: a finished step shows nothing delivered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coordinator bug (see the reliability report): a session that ends in the engine "
-    "while the app is down is recorded as aborted and its later steps are never recorded; "
-    "remove this mark when Coordinator._on_connect uses the engine's last_stop",
-)
 def test_session_that_ends_while_the_app_is_down_keeps_its_real_end(tmp_path: Path) -> None:
     """Only the app dies; the engine plays the program to its end meanwhile. Nothing was
     interrupted, so the restarted app must not call the session aborted, and the record

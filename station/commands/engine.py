@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seconds", type=float, default=5.0, help="seconds per loop case")
     p.add_argument("--presses", type=int, default=50, help="button presses / stops to time")
-    p.add_argument("--url", default=None, help="app URL to load (default: a stand-in app)")
+    p.add_argument("--url", default=None, help="app URL to load (default: start the real app)")
     add_config(p)
     p.set_defaults(func=bench)
 

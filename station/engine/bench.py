@@ -1,25 +1,36 @@
 """``station bench``: the engine's timing and latency figures, measured on the simulator.
 
 It starts a real engine process (``station engine --sim``, SCHED_FIFO where allowed) in a
-temporary data directory and measures, in one run:
+temporary data directory and measures, in one run (every figure measured, none typed in):
 
-* loop wake-up error against each absolute deadline while a program plays: ``idle`` (no
-  other load), ``loaded`` (a bounded load generator sends >= 100 requests/s, half status
-  polls, half page renders, to ``--url`` or to a stand-in Flask/waitress app in its own
-  process, see ``standin_app``), and ``naive`` (a plain ``sleep(period)`` loop in this
-  process, error against its own requested wake-up);
+* idle engine CPU: user + system CPU of the engine process over ``IDLE_CPU_S`` (10 s)
+  with nothing armed (drivers off), as % of one core;
+* loop wake-up error, "error" = ``actual wake-up - deadline`` for every tick, where tick
+  ``k``'s deadline is the absolute grid ``t0 + k * period``; p50/p99/max in us, and
+  ``missed`` = grid deadlines that passed without a tick:
+  - ``idle``: the engine plays the four-driver program, nothing else runs;
+  - ``loaded``: the same while a bounded load generator sends ``LOAD_RATE`` requests/s
+    (half ``GET /api/status``, half ``GET /``, a Jinja page render, logged in as a patient)
+    to the REAL web app (``station app``, waitress) started on a free 127.0.0.1 port
+    with the bench's data directory, so the bench's engine is its engine; ``--url``
+    points the load at another app instead (then no app RSS is reported);
+  - ``naive``: a plain ``sleep(period)`` loop in this process, error against the same
+    absolute grid (its drift counts as error); ``naive_relative`` is the same loop's
+    error against its own requested wake-up (previous wake + period), shown for context;
 * button-to-output: start pin edge (simulator trace) -> first haptic write (the program
   opens with a tap, so the first write is its effect), ``presses`` times;
 * stop-to-silence: stop pin edge -> last switch-off write (EN low / brush park);
-* I2C bus transactions per RTP update while a program ramps four drivers in turn behind
-  the mux (fault polls included in the count);
-* CPU of the idle engine (nothing armed) and the resident memory of engine and app.
-Everything is measured; nothing is typed in.
+* I2C transactions per RTP update = (every bus transaction while the four-driver program
+  plays: RTP writes, mux channel selects, STATUS fault polls, anything else) / (RTP
+  amplitude writes), four drivers behind the mux, each ramping in turn;
+* resident memory (VmRSS) of the engine and of the app at the end of the loaded case.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -30,8 +41,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from station.engine.ipc import EngineClient
+from station.engine.ipc import EngineClient, RemoteError
 from station.engine.loop import TimingRecorder, naive_loop, percentile
+from station.errors import StationError
 from station.paths import socket_path
 from station.wiring import WiringConfig
 
@@ -84,8 +96,9 @@ def _wait_state(c: EngineClient, states: tuple[str, ...], timeout: float) -> dic
     raise RuntimeError(f"engine not in {states} after {timeout} s")
 
 
-def _play(c: EngineClient, prog: dict[str, Any]) -> dict[str, Any]:
-    c.call("arm", program=prog, session_id="bench")
+def _play(c: EngineClient, prog: dict[str, Any], *, armed: bool = False) -> dict[str, Any]:
+    if not armed:
+        c.call("arm", program=prog, session_id="bench")
     c.call("start")
     st = _wait_state(c, ("idle", "stopped", "fault"), prog["duration_ms"] / 1000 + 10)
     t = st["timing"]
@@ -157,12 +170,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class LoadGenerator:
-    """``rate`` requests/s to ``url`` (alternating status poll and page), 4 threads."""
+IDLE_CPU_S = 10.0
+LOAD_RATE = 200.0
+BENCH_USER = "bench-patient"
+BENCH_CLINICIAN = "bench-clinician"
 
-    def __init__(self, *, url: str, rate: float = 200.0) -> None:
+
+class LoadGenerator:
+    """``rate`` requests/s to ``url`` (alternating status poll and page), 4 threads.
+
+    A request counts as sent only when it answers 200 without a redirect (a redirect to
+    the login page would render a different template)."""
+
+    def __init__(self, *, url: str, rate: float = LOAD_RATE, cookie: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.rate = rate
+        self.headers = {"Cookie": cookie} if cookie else {}
         self.sent = self.failed = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -174,9 +197,14 @@ class LoadGenerator:
         while not self._stop.is_set():
             path = "/api/status" if i % 2 == 0 else "/"
             try:
-                with urllib.request.urlopen(self.url + path, timeout=5) as resp:
+                req = urllib.request.Request(self.url + path, headers=self.headers)
+                with urllib.request.urlopen(req, timeout=5) as resp:
                     resp.read()
-                self.sent += 1
+                    ok = resp.status == 200 and resp.geturl() == self.url + path
+                if ok:
+                    self.sent += 1
+                else:
+                    self.failed += 1
             except OSError:
                 self.failed += 1
             i += 1
@@ -198,6 +226,84 @@ class LoadGenerator:
         self.achieved = self.sent / max(1e-9, time.monotonic() - self.t0)
 
 
+class RealApp:
+    """``station app --sim`` on ``port`` with ``data_dir`` (the bench engine's), a patient
+    account made with ``station user add``, logged in once; ``cookie`` for the load."""
+
+    def __init__(self, *, data_dir: Path, config: Path | None) -> None:
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        cli = [sys.executable, "-m", "station.cli"]
+        extra = ["--config", str(config)] if config is not None else []
+        password = secrets.token_urlsafe(18)
+        # A clinician must exist or every page redirects to first-run set-up.
+        for name, role in ((BENCH_CLINICIAN, "clinician"), (BENCH_USER, "patient")):
+            subprocess.run(
+                [*cli, "user", "add", name, "--role", role, "--data-dir", str(data_dir)],
+                input=password + "\n", text=True, check=True, capture_output=True,
+            )  # fmt: skip
+        port = self.url.rsplit(":", 1)[1]
+        self.proc = subprocess.Popen(
+            [*cli, "app", "--sim", "--port", port, "--data-dir", str(data_dir), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            self._wait_connected()
+            self.cookie = self._login(password)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_connected(self) -> None:
+        for _ in range(600):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"station app exited: {self.proc.stderr.read().decode()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/status", timeout=1) as r:
+                    if json.loads(r.read())["engine"]["connected"]:
+                        return
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("station app did not connect to the engine in 30 s")
+
+    def _login(self, password: str) -> str:
+        body = json.dumps({"name": BENCH_USER, "password": password}).encode()
+        req = urllib.request.Request(self.url + "/api/login", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(req, timeout=5) as r:
+            cookies = [v.split(";", 1)[0] for k, v in r.headers.items() if k == "Set-Cookie"]
+        if not cookies:
+            raise RuntimeError("station app: login set no session cookie")
+        return "; ".join(cookies)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _play_own(c: EngineClient, prog: dict[str, Any], tries: int = 5) -> dict[str, Any]:
+    """Arm and start our program; the app's coordinator may arm its own session in
+    between (it owns the data dir's plan), then start names the wrong session: retry."""
+    for _ in range(tries):
+        c.call("arm", program=prog, session_id="bench")
+        try:
+            c.call("start", session_id="bench")
+        except RemoteError as exc:
+            if exc.code in ("wrong_session", "not_armed"):
+                time.sleep(0.2)
+                continue
+            raise
+        st = _wait_state(c, ("idle", "stopped", "fault"), prog["duration_ms"] / 1000 + 10)
+        t = st["timing"]
+        return {k: t[k] for k in ("p50_us", "p99_us", "max_us", "missed")}
+    raise RuntimeError("could not start the bench program: the app kept arming its own")
+
+
 def run_bench(
     *,
     wiring: WiringConfig,
@@ -208,64 +314,78 @@ def run_bench(
 ) -> dict[str, Any]:
     ms = max(1000, int(seconds * 1000) // 1000 * 1000)
     names = [h.name for h in wiring.haptic]
+    if len(names) < 4 or any(h.channel is None for h in wiring.haptic[:4]):
+        raise StationError("station bench needs four haptic drivers behind the mux")
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
         data = Path(tmp)
         engine = _spawn_engine(data, config)
-        app = None
+        app: RealApp | None = None
         try:
             with EngineClient(socket_path(data), timeout=10) as c:
                 time.sleep(1.0)
                 cpu0, t0 = _cpu_s(engine.pid), time.monotonic()
-                time.sleep(3.0)
+                time.sleep(IDLE_CPU_S)
                 idle_cpu = 100 * (_cpu_s(engine.pid) - cpu0) / (time.monotonic() - t0)
+                # Switch-off cost (measured: arm, then disarm) is not part of playing.
+                c.call("arm", program=_four_drivers(names, ms), session_id="bench")
+                tx_a = c.call("sim.bus_transactions")
+                c.call("disarm")
+                off_tx = c.call("sim.bus_transactions") - tx_a
+                c.call("arm", program=_four_drivers(names, ms), session_id="bench")
                 tx0 = c.call("sim.bus_transactions")
+                polls0 = c.call("status")["fault_polls"]
                 seq0 = c.call("sim.trace", since=0, limit=1)["last_seq"] + 1
-                idle = _play(c, _four_drivers(names, ms))
+                idle = _play(c, _four_drivers(names, ms), armed=True)
                 recs = _trace(c, seq0)
-                tx = c.call("sim.bus_transactions") - tx0
+                tx = c.call("sim.bus_transactions") - tx0 - off_tx
                 updates = sum(1 for r in recs if r["what"] == "RTP_INPUT")
-                if url is None:
-                    port = _free_port()
-                    app = subprocess.Popen(
-                        [sys.executable, "-m", "station.engine.standin_app", str(port), tmp],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                    url = f"http://127.0.0.1:{port}"
-                    for _ in range(200):
-                        try:
-                            urllib.request.urlopen(url + "/", timeout=1).read()
-                            break
-                        except OSError:
-                            time.sleep(0.05)
-                with LoadGenerator(url=url) as load:
-                    loaded = _play(c, _four_drivers(names, ms))
-                naive_rec = TimingRecorder(rate_hz=wiring.engine.rate_hz)
+                fp = c.call("status")["fault_polls"]
+                polls = fp["count"] - polls0["count"]
+                naive_grid = TimingRecorder(rate_hz=wiring.engine.rate_hz)
+                naive_rel = TimingRecorder(rate_hz=wiring.engine.rate_hz)
                 naive_hz = naive_loop(rate_hz=wiring.engine.rate_hz, seconds=ms / 1000,
-                                      recorder=naive_rec)  # fmt: skip
-                ns = naive_rec.stats()
+                                      grid=naive_grid, relative=naive_rel)  # fmt: skip
+                ng, nr = naive_grid.stats(), naive_rel.stats()
+                if url is None:
+                    app = RealApp(data_dir=data, config=config)
+                    time.sleep(1.0)  # let the app's coordinator arm its session first
+                with LoadGenerator(url=url or app.url,
+                                   cookie=app.cookie if app else None) as load:  # fmt: skip
+                    loaded = _play_own(c, _four_drivers(names, ms))
+                rss_app = _rss_mb(app.proc.pid) if app is not None else None
+                if app is not None:
+                    app.close()
                 press_ms, stop_ms = _latencies(c, wiring, presses)
-                rss = {"engine": _rss_mb(engine.pid),
-                       "app": _rss_mb(app.pid) if app is not None else None}  # fmt: skip
+                rss = {"engine": _rss_mb(engine.pid), "app": rss_app}
         finally:
             if app is not None:
-                app.terminate()
-                app.wait(10)
+                app.close()
             engine.terminate()
             engine.wait(10)
+    naive = {"p50_us": ng.p50_us, "p99_us": ng.p99_us, "max_us": ng.max_us,
+             "missed": ng.missed, "achieved_hz": round(naive_hz, 1)}  # fmt: skip
     return {
         "loop": {
             "rate_hz": wiring.engine.rate_hz, "seconds": ms / 1000, "idle": idle,
             "loaded": {**loaded, "requests_per_s": round(load.achieved, 1),
-                       "failed_requests": load.failed, "url": url},
-            "naive": {"p50_us": ns.p50_us, "p99_us": ns.p99_us, "max_us": ns.max_us,
-                      "missed": ns.missed, "achieved_hz": round(naive_hz, 1)},
+                       "failed_requests": load.failed,
+                       "url": url or f"{app.url} (station app, real)"},  # type: ignore[union-attr]
+            "naive": naive,
+            "naive_relative": {"p50_us": nr.p50_us, "p99_us": nr.p99_us,
+                               "max_us": nr.max_us},
+            "naive_p99_over_idle_p99": round(ng.p99_us / max(idle["p99_us"], 1e-9), 1),
         },
         "button_to_output_ms": _summary(press_ms),
         "stop_to_silence_ms": _summary(stop_ms),
         "i2c_transactions_per_update": round(tx / max(1, updates), 3),
-        "i2c_detail": {"transactions": tx, "rtp_updates": updates},
+        "i2c_detail": {"transactions": tx, "rtp_updates": updates, "status_reads": polls,
+                       "max_poll_gap_ms": fp["max_gap_ms"],
+                       "switch_off_transactions_excluded": off_tx,
+                       "definition": "all bus transactions from start to the end of play "
+                                     "(RTP writes, mux selects, STATUS polls, others; "
+                                     "not arming, not the final switch-off) / RTP writes"},
         "idle_engine_cpu_percent": round(idle_cpu, 2),
+        "idle_cpu_seconds": IDLE_CPU_S,
         "rss_mb": {**rss, "total": round(rss["engine"] + (rss["app"] or 0), 1)},
     }  # fmt: skip
 
@@ -274,17 +394,35 @@ def format_table(r: dict[str, Any]) -> str:
     lp = r["loop"]
     lines = [
         f"loop {lp['rate_hz']} Hz, {lp['seconds']} s per case (wake-up error, us)",
-        f"{'case':8} {'p50':>9} {'p99':>9} {'max':>10} {'missed':>7}",
+        f"{'case':15} {'p50':>9} {'p99':>9} {'max':>10} {'missed':>7}",
     ]
-    for case in ("idle", "loaded", "naive"):
+    for case in ("idle", "loaded", "naive", "naive_relative"):
         c = lp[case]
-        lines.append(f"{case:8} {c['p50_us']:9.1f} {c['p99_us']:9.1f} {c['max_us']:10.1f} "
-                     f"{c['missed']:7d}")  # fmt: skip
-    lines.append(f"loaded: {lp['loaded']['requests_per_s']} req/s to {lp['loaded']['url']}")
+        missed = f"{c['missed']:7d}" if "missed" in c else f"{'-':>7}"
+        lines.append(f"{case:15} {c['p50_us']:9.1f} {c['p99_us']:9.1f} {c['max_us']:10.1f} "
+                     f"{missed}")  # fmt: skip
+    lo = lp["loaded"]
+    lines.append(f"loaded: {lo['requests_per_s']} req/s ok, {lo['failed_requests']} failed, "
+                 f"to {lo['url']}")  # fmt: skip
+    lines.append(f"naive p99 / idle p99: {lp['naive_p99_over_idle_p99']}x "
+                 f"(naive achieved {lp['naive']['achieved_hz']} Hz)")  # fmt: skip
     for key in ("button_to_output_ms", "stop_to_silence_ms"):
         v = r[key]
         lines.append(f"{key:22} p50 {v['p50']} ms  p99 {v['p99']} ms  (n={v['n']})")
-    lines.append(f"I2C transactions per RTP update: {r['i2c_transactions_per_update']}")
-    lines.append(f"idle engine CPU: {r['idle_engine_cpu_percent']} % of a core")
+    d = r["i2c_detail"]
+    lines.append(f"I2C transactions per RTP update: {r['i2c_transactions_per_update']} "
+                 f"({d['transactions']} transactions / {d['rtp_updates']} RTP writes; "
+                 f"{d['status_reads']} STATUS reads)")  # fmt: skip
+    lines.append(f"idle engine CPU: {r['idle_engine_cpu_percent']} % of a core "
+                 f"(over {r['idle_cpu_seconds']} s, nothing armed)")  # fmt: skip
     lines.append(f"RSS: engine {r['rss_mb']['engine']} MB, app {r['rss_mb']['app']} MB")
+    lines += [
+        "--",
+        "wake-up error = actual wake-up - deadline k, deadline k = t0 + k * period (absolute",
+        "  grid). idle/loaded: the engine playing four drivers; loaded adds the load above.",
+        "  naive: sleep(period) loop, same grid (its drift counts); naive_relative: the same",
+        "  loop against its own requested wake-up (previous wake + period), for context.",
+        "I2C per update = every bus transaction (RTP writes, mux selects, STATUS polls, other)",
+        "  while the four-driver program plays / RTP amplitude writes.",
+    ]
     return "\n".join(lines)

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import collections
 import gc
+import os
 import sys
 import threading
 import time
 from typing import Any
 
 from station.engine.events import EventHub
+from station.engine.faultpoll import FaultPoller
 from station.engine.loop import Ticker, TimingRecorder
 from station.engine.player import Player, check_program
 from station.engine.rt import RtOptions, RtResult, apply_realtime
@@ -33,6 +35,9 @@ from station.program import Program
 STOP_REASONS = ("panel_stop", "estop", "api", "rating", "fault", "watchdog", "completed",
                 "too_much")  # fmt: skip
 IDLE_GC_S = 10.0
+# Nothing powered: the loop only answers commands (which wake it) and beats for the
+# watchdog's relaxed idle bound, so it sleeps long. Idle CPU is what this buys.
+IDLE_OFF_WAIT_S = 0.5
 SWITCH_INTERVAL_S = 0.0001
 
 
@@ -61,7 +66,6 @@ class Engine:
         hw: Any,
         rate_hz: int | None = None,
         rt: RtOptions | None = None,
-        fault_poll_ms: float = 25.0,
         spin_us: int = 200,
         hub: EventHub | None = None,
     ) -> None:
@@ -74,8 +78,10 @@ class Engine:
         self.hw_lock = threading.Lock()
         self.recorder = TimingRecorder(rate_hz=self.rate_hz)
         self.ticker = Ticker(rate_hz=self.rate_hz, spin_us=spin_us, recorder=self.recorder)
-        self._fault_every = max(1, round(fault_poll_ms * self.rate_hz / 1000))
+        self.poller = FaultPoller(haptics=hw.haptics)
         self._idle_wait_s = min(0.025, self.watchdog_ms / 4000)
+        # Set whenever the drivers are powered: wakes a watchdog resting in its idle pace.
+        self.drivers_event = threading.Event()
         self._commands: collections.deque[_Command] = collections.deque()
         self._wake = threading.Event()
         self.state = "idle"
@@ -90,6 +96,9 @@ class Engine:
         self.player: Player | None = None
         self.program_ms: float | None = None
         self.heartbeat_ns = time.monotonic_ns()
+        # Tells a returning app whether this is the engine it knew (event seqs continue)
+        # or a restarted one (seqs start again).
+        self.engine_id = f"{os.getpid()}-{time.time_ns()}"
         self.drivers_on = False
         self._stop_request: tuple[str, str | None, int] | None = None
         self._shutdown = False
@@ -156,6 +165,7 @@ class Engine:
             "program_ms": None if self.program_ms is None else round(self.program_ms, 1),
             "step": None if self.player is None else self.player.step_index,
             "estop_latched": self.estop_latched,
+            "led": getattr(self.hw.panel, "led_pattern", None),
             "fault": self.fault,
             "last_stop": self.last_stop,
             "live_rating": self.live_rating,
@@ -163,6 +173,10 @@ class Engine:
             "actuators": sorted(self.hw.haptics) + sorted(self.hw.brushes),
             "realtime": self.rt_result.as_dict(),
             "timing": self.last_timing,
+            "fault_polls": {"count": self.poller.polls,
+                            "max_gap_ms": round(self.poller.max_gap_ns / 1e6, 1)},
+            "event_seq": self.hub.last_seq,
+            "engine_id": self.engine_id,
         }  # fmt: skip
 
     # ================= the loop thread ===================================================
@@ -190,7 +204,7 @@ class Engine:
                     gc.collect()
                     idle_since = time.monotonic()
                     continue
-                if self._wake.wait(self._idle_wait_s):
+                if self._wake.wait(self._idle_timeout()):
                     self._wake.clear()
                 self.heartbeat_ns = time.monotonic_ns()
                 self._idle_tick()
@@ -203,6 +217,15 @@ class Engine:
             self.drivers_on = False
             gc.enable()
 
+    def _idle_timeout(self) -> float:
+        """How long the loop may sleep when nothing plays: short while drivers are
+        powered (fault polls, the watchdog's tight bound) or a button is held (long-press
+        detection); long when everything is off (commands and stops wake it anyway)."""
+        pc = self.panel_control
+        if self.drivers_on or (pc is not None and pc.needs_poll()):
+            return self._idle_wait_s
+        return IDLE_OFF_WAIT_S
+
     def _idle_tick(self) -> None:
         if self._stop_request is not None:
             self._do_stop()
@@ -211,7 +234,8 @@ class Engine:
         if self.panel_control is not None:
             self.panel_control.poll(time.monotonic())
         if self.drivers_on and self.state in ("armed", "paused"):
-            self._poll_faults()
+            with self.hw_lock:
+                self.poller.tick(time.monotonic_ns(), int(self._idle_wait_s * 2e9))
 
     def _play(self) -> None:
         """The fixed-rate loop for one running stretch (until pause, stop or the end)."""
@@ -226,6 +250,8 @@ class Engine:
         deadline = ticker.deadline_ns
         n = 0
         pc = self.panel_control
+        poller = self.poller
+        period_ns = ticker.period_ns
         try:
             while True:
                 if self._stop_request is not None:
@@ -250,10 +276,10 @@ class Engine:
                             break
                         self._start_step()
                     else:
+                        poller.now_ns = deadline
                         player.tick(t_ms)
+                        poller.tick(deadline, 2 * period_ns)
                         n += 1
-                        if n % self._fault_every == 0:
-                            self._poll_faults()
                 if self._stop_request is not None:
                     continue
                 if self.stall_ms:
@@ -287,16 +313,6 @@ class Engine:
         self.hub.emit("step_finished", session_id=self.session_id, index=st.index,
                       kind=st.kind, label=st.label, delivered=p.delivered())  # fmt: skip
         p.advance()
-
-    def _poll_faults(self) -> None:
-        names = list(self.hw.haptics)
-        if not names:
-            return
-        self._fault_rr = (getattr(self, "_fault_rr", -1) + 1) % len(names)
-        name = names[self._fault_rr]
-        msg = self.hw.haptics[name].check_faults()
-        if msg:
-            raise HardwareError(name, f"the driver reports {msg}")
 
     def _fault(self, device: str, message: str) -> None:
         self.fault = {"device": device, "message": message}
@@ -361,11 +377,16 @@ class Engine:
             if not self.drivers_on:
                 self.hw.start_all()  # EN high, RTP mode at 0, brushes attached at park
                 self.drivers_on = True
+                self.poller.reset(time.monotonic_ns())
+                self.drivers_event.set()
         self.program, self.session_id = program, session_id
-        self.player = Player(program=program, hw=self.hw)
+        self.player = Player(program=program, hw=self.hw, poller=self.poller)
         self.program_ms = 0.0
         self.live_rating = None
         self._set_state("armed")
+        # Always, even when re-arming an armed engine: where a session's history begins.
+        self.hub.emit("armed", session_id=session_id, protocol_id=program.protocol_id,
+                      level=program.level, duration_ms=program.duration_ms)  # fmt: skip
         return {"state": self.state, "session_id": session_id}
 
     def _cmd_disarm(self) -> dict[str, Any]:

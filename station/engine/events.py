@@ -1,8 +1,10 @@
 """Engine events: appended by the loop without I/O, fanned out by a pump thread.
 
 The loop must never block on a slow reader, a socket or a log handler, so it only does
-``deque.append`` of a small dict (atomic under the GIL). ``EventHub.pump`` runs on its
-own thread: it pops events, numbers them and hands each to every subscriber queue (the
+``deque.append`` of a small dict (atomic under the GIL) and sets an ``Event`` (a
+short uncontended lock, only on events, never per tick) so the pump thread sleeps until
+there is something to deliver instead of polling. The pump runs on its own thread: it
+pops events, numbers them and hands each to every subscriber queue (the
 IPC ``subscribe`` connections) and listener (the LED indicator). A subscriber that stops
 reading loses the oldest events (bounded queue), never stalls the engine.
 """
@@ -24,16 +26,17 @@ SUBSCRIBER_QUEUE = 1000
 
 
 class EventHub:
-    def __init__(self, *, poll_s: float = 0.02) -> None:
+    def __init__(self, *, poll_s: float = 1.0) -> None:
         self._pending: deque[dict[str, Any]] = deque(maxlen=100_000)
         self._subscribers: list[queue.Queue[dict[str, Any] | None]] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._lock = threading.Lock()
-        self._poll_s = poll_s
+        self._poll_s = poll_s  # a safety net only: emit wakes the pump
+        self._signal = threading.Event()
         self._seq = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.recent: deque[dict[str, Any]] = deque(maxlen=200)
+        self.recent: deque[dict[str, Any]] = deque(maxlen=500)  # replayed to a returning app
 
     # --- loop side ---------------------------------------------------------------------
     def emit(self, event: str, **fields: Any) -> None:
@@ -41,11 +44,29 @@ class EventHub:
         fields["event"] = event
         fields["t_ns"] = time.monotonic_ns()
         self._pending.append(fields)
+        self._signal.set()
 
     # --- consumer side -----------------------------------------------------------------
-    def subscribe(self) -> queue.Queue[dict[str, Any] | None]:
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the newest delivered event (0 before the first)."""
+        return self._seq
+
+    def replay(self, since: int) -> list[dict[str, Any]]:
+        """The recent events after sequence number ``since``, oldest first."""
+        with self._lock:
+            return [ev for ev in self.recent if ev["seq"] > since]
+
+    def subscribe(self, since: int | None = None) -> queue.Queue[dict[str, Any] | None]:
+        """A queue of events from now on; with ``since``, first the recent events after
+        that sequence number (an app that was away catches up on what it missed). Under
+        the same lock as delivery, so no event is both replayed and delivered, or lost."""
         q: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=SUBSCRIBER_QUEUE)
         with self._lock:
+            if since is not None:
+                for ev in self.recent:
+                    if ev["seq"] > since:
+                        q.put_nowait(ev)
             self._subscribers.append(q)
         return q
 
@@ -64,7 +85,6 @@ class EventHub:
             ev = self._pending.popleft()
             self._seq += 1
             ev["seq"] = self._seq
-            self.recent.append(ev)
             n += 1
             for fn in self._listeners:
                 try:
@@ -72,6 +92,7 @@ class EventHub:
                 except Exception:  # a listener bug must not stop event delivery
                     log.exception("engine event listener failed on %s", ev.get("event"))
             with self._lock:
+                self.recent.append(ev)
                 subs = list(self._subscribers)
             for q in subs:
                 try:
@@ -88,12 +109,15 @@ class EventHub:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
+        while not self._stop.is_set():
+            self._signal.wait(self._poll_s)
+            self._signal.clear()
             self.drain()
         self.drain()
 
     def close(self) -> None:
         self._stop.set()
+        self._signal.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None

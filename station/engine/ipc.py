@@ -204,10 +204,13 @@ class EngineClient:
             if len(self._buf) > MAX_LINE:
                 raise RemoteError("bad_reply", "the engine sent an over-long line")
 
-    def subscribe(self, *, poll: float | None = None) -> Iterator[dict[str, Any] | None]:
+    def subscribe(
+        self, *, poll: float | None = None, since: int | None = None
+    ) -> Iterator[dict[str, Any] | None]:
         """Turn this connection into the event stream. Yields events; with ``poll``,
-        yields ``None`` whenever no event arrived for ``poll`` seconds."""
-        self.call("subscribe")
+        yields ``None`` whenever no event arrived for ``poll`` seconds; with ``since``,
+        the engine first replays the recent events after that sequence number."""
+        self.call("subscribe", {"since": since} if since is not None else None)
         self._sock.settimeout(poll)
         while True:
             try:

@@ -157,12 +157,19 @@ class Ticker:
         return deadline
 
 
-def naive_loop(*, rate_hz: int, seconds: float, recorder: TimingRecorder) -> float:
+def naive_loop(
+    *, rate_hz: int, seconds: float, grid: TimingRecorder, relative: TimingRecorder
+) -> float:
     """The baseline the benchmark compares against: ``sleep(period)`` after each tick.
 
-    Its error is measured against the wake-up it asked for (previous wake + period), the
-    kindest reading for it: against the absolute grid it would also drift without bound.
-    Returns the rate it actually achieved (ticks per second), which shows the drift."""
+    Its deadlines are the same as the engine's, the ideal grid ``t0 + k * period``: tick
+    ``k`` is meant to happen at ``t0 + k * period``, so ``grid`` gets ``now - (t0 + k *
+    period)`` for the k-th wake-up, the engine's own definition of wake-up error. Each
+    oversleep adds up, so this error grows with the run (drift counts as error, as it
+    would for a stimulus). ``relative`` gets the kinder figure, the error against the
+    wake-up it asked for (previous wake + period), which hides the drift. Grid deadlines
+    that passed without a tick are counted in ``grid.missed``. Returns the rate it
+    actually achieved (ticks per second)."""
     period_ns = 1_000_000_000 // rate_hz
     t0 = time.monotonic_ns()
     end = t0 + int(seconds * 1e9)
@@ -172,9 +179,8 @@ def naive_loop(*, rate_hz: int, seconds: float, recorder: TimingRecorder) -> flo
         target = now + period_ns
         time.sleep(period_ns / 1e9)
         now = time.monotonic_ns()
-        error = now - target
-        if error > period_ns:
-            recorder.missed += error // period_ns
-        recorder.add(error)
         ticks += 1
+        relative.add(now - target)
+        grid.add(now - (t0 + ticks * period_ns))
+    grid.missed = max(0, (now - t0) // period_ns - ticks)
     return ticks / ((now - t0) / 1e9)

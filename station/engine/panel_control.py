@@ -113,6 +113,11 @@ class PanelControl:
             if down == "paused" and held < LONG_PRESS_S and eng.state == "paused":
                 eng._cmd_resume(by="panel")
 
+    def needs_poll(self) -> bool:
+        """True while start is held and a long press may still come: the loop then
+        wakes every few ms even when idle (estop reset chord)."""
+        return self._start_down_at is not None and not self._long_done
+
     def poll(self, now: float) -> None:
         """Called by the loop every few ms: detect a long press while it is held."""
         down = self._start_down_at

@@ -59,7 +59,11 @@ def check_program(program: Program, hw: Any) -> None:
 class Player:
     """Renders ``program`` onto ``hw`` (a ``HardwareSet``); see the module docstring."""
 
-    def __init__(self, *, program: Program, hw: Any, resume_ramp_ms: float = 250.0) -> None:
+    def __init__(
+        self, *, program: Program, hw: Any, resume_ramp_ms: float = 250.0, poller: Any = None
+    ) -> None:
+        """``poller`` (a ``FaultPoller``) is told of every haptic write, so it can read
+        that driver's STATUS while its mux channel is still selected."""
         check_program(program, hw)
         self.program = program
         self.hap_names = sorted(
@@ -73,6 +77,8 @@ class Player:
         self.brush_names = sorted({s.actuator for st in program.steps for s in st.segments
                                    if isinstance(s, BrushSegment)})  # fmt: skip
         self._hap = [hw.haptics[n] for n in self.hap_names]
+        self._poller = poller
+        self._pidx = [poller.index[n] for n in self.hap_names] if poller is not None else []
         self._brush = [hw.brushes[n] for n in self.brush_names]
         self._travel = [b.travel_cm for b in self._brush]
         hslot = {n: i for i, n in enumerate(self.hap_names)}
@@ -166,6 +172,8 @@ class Player:
                 last[i] = code
                 self.writes += 1
                 self.rtp_updates += 1
+                if self._poller is not None:
+                    self._poller.wrote(self._pidx[i], code)
                 if code > self._peak[i]:
                     self._peak[i] = code
         prev = self.prev_t_ms
@@ -173,6 +181,8 @@ class Player:
             if taps_due(seg, prev, t_ms):
                 self._hap[slot].play_effect(seg.effect_id)
                 self.writes += 1
+                if self._poller is not None:
+                    self._poller.effect(self._pidx[slot])
                 self._taps[slot] += 1
                 # The chip is in effect mode now: a non-zero RTP must be written again,
                 # but writing RTP 0 would cut the effect short.
@@ -205,6 +215,8 @@ class Player:
                 h.set_rtp(0)
                 self._last_code[i] = 0
                 self.writes += 1
+                if self._poller is not None:
+                    self._poller.wrote(self._pidx[i], 0)
         for b in range(len(self._brush)):
             self._move_brush(b, None)
 

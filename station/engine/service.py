@@ -30,6 +30,11 @@ INDICATORS = ("idle", "due", "limit")
 STOP_WAIT_S = 1.0
 
 
+def _check_seq(since: Any) -> None:
+    if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+        raise _bad(f"since = {since!r}: must be a whole number >= 0 (an event seq)")
+
+
 def _bad(message: str) -> EngineError:
     return EngineError("bad_params", message)
 
@@ -100,9 +105,19 @@ class EngineService:
             raise _bad(f"set_indicator: pattern {pattern!r}; allowed: {INDICATORS}")
         return self.engine.submit("set_idle_pattern", pattern=pattern)
 
-    def m_subscribe(self) -> Subscription:
+    def m_events(self, since: Any = 0) -> dict[str, Any]:
+        """The recent events after ``since`` (a returning app catches up with these)."""
+        _check_seq(since)
+        return {"events": self.engine.hub.replay(since), "last_seq": self.engine.hub.last_seq}
+
+    def m_subscribe(self, since: Any = None) -> Subscription:
+        """``since``: replay the recent events after this sequence number first."""
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or since < 0
+        ):
+            raise _bad(f"since = {since!r}: must be a whole number >= 0 (an event seq)")
         hub = self.engine.hub
-        q = hub.subscribe()
+        q = hub.subscribe(since)
         return Subscription(q, lambda: hub.unsubscribe(q))
 
     # --- simulator -------------------------------------------------------------------

@@ -11,6 +11,12 @@ plays). If it is older than ``engine.watchdog_ms`` this thread:
    releases the GPIO lines and the EN pull-downs switch the drivers off. In-process tests
    pass a recording callback instead.
 
+While the drivers are off (nothing armed) there is nothing to silence: the thread then
+checks every ``IDLE_CHECK_S`` against ``IDLE_BOUND_S`` (a hung loop still stops the
+systemd pings) and is woken at once by ``engine.drivers_event`` when the drivers are
+powered, so the tight bound applies from the first powered moment. That keeps an idle
+engine from waking a hundred times a second.
+
 It also feeds systemd's watchdog (``WATCHDOG=1``) while, and only while, the heartbeat is
 fresh: a loop hung in C code that holds the GIL stops the pings and systemd restarts the
 unit, the last layer.
@@ -27,6 +33,8 @@ from typing import Any
 from station.engine.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
+IDLE_CHECK_S = 0.25
+IDLE_BOUND_S = 1.5  # > the idle loop's 0.5 s wake-ups; < systemd's WatchdogSec (2 s)
 
 
 class Watchdog:
@@ -55,6 +63,7 @@ class Watchdog:
 
     def close(self) -> None:
         self._stop.set()
+        self.engine.drivers_event.set()  # cut an idle-pace wait short
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
@@ -69,9 +78,20 @@ class Watchdog:
     def _run(self) -> None:
         ping_every = self.notifier.watchdog_interval_s() if self.notifier else None
         last_ping = 0.0
-        while not self._stop.wait(self.check_s):
-            beat = self.engine.heartbeat_ns
-            stale = time.monotonic_ns() - beat > self.bound_ns
+        eng = self.engine
+        idle_bound_ns = max(self.bound_ns, int(IDLE_BOUND_S * 1e9))
+        while not self._stop.is_set():
+            if eng.drivers_on:
+                self._stop.wait(self.check_s)
+            else:
+                eng.drivers_event.clear()
+                if not eng.drivers_on:  # re-checked after clear: no lost wake-up
+                    eng.drivers_event.wait(IDLE_CHECK_S)
+            if self._stop.is_set():
+                return
+            bound = self.bound_ns if eng.drivers_on else idle_bound_ns
+            beat = eng.heartbeat_ns
+            stale = time.monotonic_ns() - beat > bound
             if stale:
                 if self._tripped_beat != beat:
                     self._tripped_beat = beat

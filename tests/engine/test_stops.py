@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from station.engine.faultpoll import DRIVE_BOUND_MS, QUIET_BOUND_MS
 from station.engine.ipc import RemoteError
 from tests.engine.helpers import program, running_engine, wait_for_event
 
@@ -111,17 +112,28 @@ def test_rating_below_threshold_does_not_stop(tmp_path):
         c.call("stop")
 
 
-@pytest.mark.parametrize("kind", ["over_temp", "nack"])
-def test_fault_stops_within_one_tick_of_detection(tmp_path, kind):
+@pytest.mark.parametrize(
+    ("device", "kind", "bound_ms"),
+    [
+        # forearm drives all the time: polled within DRIVE_BOUND_MS
+        ("forearm", "over_temp", DRIVE_BOUND_MS),
+        ("forearm", "over_current", DRIVE_BOUND_MS),
+        # hand is powered but never driven by BUSY: polled within QUIET_BOUND_MS
+        ("hand", "over_temp", QUIET_BOUND_MS),
+        ("hand", "nack", QUIET_BOUND_MS),
+    ],
+)
+def test_fault_stops_within_one_tick_of_detection(tmp_path, device, kind, bound_ms):
     with running_engine(tmp_path) as (rt, c):
         _start(rt, c)
         t_inject = time.monotonic_ns()
-        c.call("sim.fault", device="hand", kind=kind)  # an idle driver: found by polling
+        c.call("sim.fault", device=device, kind=kind)  # found by polling STATUS
         fault = wait_for_event(rt, "fault")
         stopped = wait_for_event(rt, "stopped", reason="fault")
-        assert fault["device"] == "hand"
-        # bounded polling: one of 4 drivers round-robin every 25 ms
-        assert fault["t_ns"] - t_inject <= 130_000_000
+        assert fault["device"] == device
+        # the poll bound plus 30 ms for the IPC call that injects the fault
+        assert fault["t_ns"] - t_inject <= (bound_ms + 30) * 1_000_000
+        assert c.call("status")["fault_polls"]["max_gap_ms"] <= QUIET_BOUND_MS + 2
         assert _silence_ns(rt.hw.sim.trace, fault["t_ns"]) - fault["t_ns"] <= ONE_TICK_NS
         assert stopped["t_ns"] >= fault["t_ns"]
         _all_quiet(c.call("sim.outputs"))

@@ -22,6 +22,7 @@ the station shows has its own pattern.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
@@ -91,6 +92,7 @@ class Panel:
         self._start_t: float | None = None
         self._down_t: float | None = None
         self._pattern: str | None = None
+        self._led_lock = threading.Lock()
         self._devices: list[Device] = []
         self._leds: dict[str, LED] = {}
         self._estop: DigitalInputDevice | None = None
@@ -237,25 +239,30 @@ class Panel:
             raise ValueError(
                 f"LED pattern {pattern!r} is unknown; use one of {', '.join(LED_PATTERNS)}"
             )
-        if pattern == self._pattern:
-            return
-        modes = LED_PATTERNS[pattern]
-        for colour, led in self._leds.items():
-            mode = modes.get(colour, OFF)
-            if isinstance(mode, Blink):
-                led.blink(on_time=mode.on_s, off_time=mode.off_s, n=mode.n)
-            elif mode == ON:
-                led.on()
-            else:
-                led.off()
-        self._pattern = pattern
+        # gpiozero's blink/on/off are not safe to call on one LED from two threads at
+        # once (an orphaned blink thread crashes); the engine's loop and event threads
+        # both set patterns, so changes are serialised here.
+        with self._led_lock:
+            if pattern == self._pattern:
+                return
+            modes = LED_PATTERNS[pattern]
+            for colour, led in self._leds.items():
+                mode = modes.get(colour, OFF)
+                if isinstance(mode, Blink):
+                    led.blink(on_time=mode.on_s, off_time=mode.off_s, n=mode.n)
+                elif mode == ON:
+                    led.on()
+                else:
+                    led.off()
+            self._pattern = pattern
 
     def off(self) -> None:
         """All LEDs off. Never raises."""
-        for led in self._leds.values():
-            with contextlib.suppress(Exception):
-                led.off()
-        self._pattern = None
+        with self._led_lock:
+            for led in self._leds.values():
+                with contextlib.suppress(Exception):
+                    led.off()
+            self._pattern = None
 
     def close(self) -> None:
         """LEDs off, then close every device (releases the pins). Safe to call twice."""

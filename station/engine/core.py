@@ -336,8 +336,9 @@ class Engine:
         if playing:
             self.last_timing = self.recorder.stats().as_dict()
             self.hub.emit("timing", session_id=self.session_id, **self.last_timing)
-        self.last_stop = {"reason": reason, "by": by, "program_ms": self.program_ms,
-                          "session_id": self.session_id}  # fmt: skip
+        if playing or was == "armed":  # a stray stop press while idle ends nothing
+            self.last_stop = {"reason": reason, "by": by, "program_ms": self.program_ms,
+                              "session_id": self.session_id}  # fmt: skip
         if playing or was == "armed" or reason in ("estop", "fault", "watchdog"):
             self.hub.emit("stopped", reason=reason, by=by, session_id=self.session_id,
                           program_ms=self.program_ms, request_t_ns=t_req)  # fmt: skip

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from station.catchup import EventCursor
 from station.engine_link import EngineLink, EngineRefused, EngineUnavailable
 from station.errors import InvalidInput, NotFound, StationError
 from station.fanout import Fanout, Subscription
@@ -80,8 +81,7 @@ class Coordinator(SessionControl):
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self._linked = threading.Event()  # set once reconciled with a connected engine
-        self._engine_id: str | None = None  # which engine process the seqs below belong to
-        self._event_seq = 0  # newest engine event handled
+        self._cursor = EventCursor()  # what of the engine's events this app has handled
         self._next_check = 0.0
         self._next_cache: tuple[float, dict[str, Any] | None] | None = None
         # Files a clinician dropped into <data_dir>/protocols-inbox are imported first,
@@ -120,52 +120,27 @@ class Coordinator(SessionControl):
         while not self._closing.is_set():
             try:
                 status = engine_fields(self.link.call("status"))
-                since, only_sid = self._replay_plan(status)
+                live = self.store.current_session()
+                live_sid = live.id if live and live.state in LIVE_ENGINE_STATES else None
+                since, only_sid = self._cursor.plan(status, live_sid)
                 if since is not None:  # catch up on what the engine did while we were away
                     missed = self.link.call("events", {"since": since}).get("events", [])
-                    if only_sid is not None:
-                        missed = _since_armed(missed, only_sid)
-                    for event in missed:
-                        self._take(event, only_sid)
-                # History before this connection that was not replayed is not ours to redo.
-                self._event_seq = max(self._event_seq, status.get("event_seq") or 0)
+                    for event in self._cursor.missed(missed, only_sid):
+                        if self._cursor.admit(event, only_sid):
+                            self._handle(event)
+                self._cursor.caught_up(status)
                 self._on_connect(status)
                 for event in self.link.events(
-                    stop=self._closing, idle=self._idle, since=self._event_seq
+                    stop=self._closing, idle=self._idle, since=self._cursor.seq
                 ):
-                    self._take(event, None)
+                    if self._cursor.admit(event):
+                        self._handle(event)
             except EngineUnavailable as exc:
                 self._linked.clear()
                 self._set_engine({"connected": False, "state": "unknown", "error": str(exc)})
             except Exception:  # the thread must survive anything and keep following
                 log.exception("engine event thread")
             self._closing.wait(RECONNECT_S)
-
-    def _take(self, event: dict[str, Any], only_sid: int | None) -> None:
-        """Handle one engine event once (replay and stream may overlap: seqs decide);
-        with ``only_sid``, events of other sessions are skipped."""
-        seq = event.get("seq")
-        if isinstance(seq, int):
-            if seq <= self._event_seq:
-                return
-            self._event_seq = seq
-        if only_sid is not None and str(event.get("session_id")) != str(only_sid):
-            return
-        self._handle(event)
-
-    def _replay_plan(self, status: dict[str, Any]) -> tuple[int | None, int | None]:
-        """What to replay from the engine's recent events on (re)connect, so steps the
-        engine delivered while this app was away still reach the record.
-        Returns (``since`` for subscribe, the only session to replay or None for all)."""
-        engine_id = status.get("engine_id")
-        if engine_id != self._engine_id:  # a new app, or the engine restarted: seqs anew
-            self._engine_id = engine_id
-            self._event_seq = 0
-            current = self.store.current_session()
-            if current is not None and current.state in LIVE_ENGINE_STATES:
-                return 0, current.id  # only the session this record has as playing
-            return None, None
-        return self._event_seq, None  # the same engine: everything after what we handled
 
     def _idle(self) -> None:
         """Called by the event stream when quiet: arm once the limits allow again."""
@@ -448,17 +423,6 @@ class Coordinator(SessionControl):
 
     def _publish(self, event: dict[str, Any]) -> None:
         self.fanout.publish(event)
-
-
-def _since_armed(events: list[dict[str, Any]], sid: int) -> list[dict[str, Any]]:
-    """The events from the last time the engine armed session ``sid`` (a restored or
-    reset record can reuse an id the engine saw before, for another session). When the
-    ``armed`` event has left the engine's buffer, everything left came after it."""
-    for i in range(len(events) - 1, -1, -1):
-        ev = events[i]
-        if ev.get("event") == "armed" and str(ev.get("session_id")) == str(sid):
-            return events[i:]
-    return events
 
 
 __all__ = ["Coordinator", "EngineUnavailable", "InvalidInput", "Subscription"]

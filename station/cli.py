@@ -74,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_command(args.func, args)
+
+
+def run_command(func, args: argparse.Namespace) -> int:
+    """Run a command function: a ``StationError`` is one clear line, never a traceback."""
     try:
-        return int(args.func(args) or 0)
+        return int(func(args) or 0)
     except StationError as exc:
         print(f"station: {exc}", file=sys.stderr)
         return 1

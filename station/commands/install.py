@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from station.cli import run_command
 from station.errors import StationError
 
 
@@ -111,13 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="install", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except StationError as exc:
-        print(f"station: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_command(run, args)
 
 
 if __name__ == "__main__":

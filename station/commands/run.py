@@ -15,9 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.engine.ipc import engine_answers
 from station.errors import StationError
 from station.paths import socket_path
 from station.platform import choose_backend, pi_model
@@ -55,17 +55,6 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen, what: str) -> N
             return
         time.sleep(0.05)
     raise StationError(f"the {what} did not become ready within {timeout:.0f} s")
-
-
-def _socket_answers(path: Path) -> bool:
-    from station.engine.ipc import EngineClient
-
-    try:
-        with EngineClient(path, timeout=1.0) as client:
-            client.call("status")
-        return True
-    except (OSError, StationError):
-        return False
 
 
 def _http_answers(url: str) -> bool:
@@ -118,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         engine = subprocess.Popen(
             _station_cmd("engine", "--sim" if simulate else "--hardware", *common)
         )
-        _wait_for(lambda: _socket_answers(socket_path(data_dir)), ENGINE_READY_S, engine, "engine")
+        _wait_for(
+            lambda: engine_answers(socket_path(data_dir), timeout=1.0),
+            ENGINE_READY_S,
+            engine,
+            "engine",
+        )
         app = subprocess.Popen(
             _station_cmd("app", "--host", args.host, "--port", str(args.port), *common),
             env={**os.environ, "STATION_SIMULATED": "1" if simulate else "0"},

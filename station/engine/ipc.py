@@ -101,7 +101,7 @@ class EngineServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.closing = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() or self.path.is_socket():
-            if _answers(self.path):
+            if engine_answers(self.path):
                 raise StationError(
                     f"another engine is already serving {self.path}; stop it first "
                     "(station stop / systemctl stop station-engine)"
@@ -148,9 +148,10 @@ class EngineServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             self._thread.join(timeout=2)
 
 
-def _answers(path: Path) -> bool:
+def engine_answers(path: Path, timeout: float = 0.5) -> bool:
+    """True when an engine answers ``status`` on the socket at ``path``."""
     try:
-        with EngineClient(path, timeout=0.5) as c:
+        with EngineClient(path, timeout=timeout) as c:
             c.call("status")
         return True
     except (OSError, StationError):

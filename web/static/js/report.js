@@ -3,10 +3,11 @@
 (function () {
   const data = JSON.parse(document.getElementById("report-data").textContent);
   const t = (iso) => Date.parse(iso) / 1000;
-  const ratings = { "mean discomfort": [], "max discomfort": [] };
+  const ratings = { "mean discomfort": [], "max discomfort": [], "live max": [] };
   data.ratings.forEach((p) => {
     if (p.discomfort_mean != null) ratings["mean discomfort"].push([t(p.started_at), p.discomfort_mean]);
     if (p.discomfort_max != null) ratings["max discomfort"].push([t(p.started_at), p.discomfort_max]);
+    if (p.live_max != null) ratings["live max"].push([t(p.started_at), p.live_max]);
   });
   Object.keys(ratings).forEach((k) => { if (!ratings[k].length) delete ratings[k]; });
   StationCharts.lines(document.getElementById("report-ratings"), ratings, { y: [0, 10], yLabel: "0-10" });

@@ -28,6 +28,9 @@ from station.engine.render import (
 from station.program import AmplitudeSegment, BrushSegment, Program, TapSegment
 
 UNKNOWN = -1  # a last-written code that forces the next write
+# The shortest ramp the engine will play (the protocol schema's own floor, ramp_s >= 0.02):
+# a program from any other source still cannot jump to an intensity.
+MIN_RAMP_MS = 20
 
 
 @dataclass
@@ -39,8 +42,12 @@ class _Step:
 
 
 def check_program(program: Program, hw: Any) -> None:
-    """Reject a program the hardware cannot play: unknown actuators, a segment on the
-    wrong kind of device, a stroke longer than the brush's travel. Raises ValueError."""
+    """Reject a program the hardware cannot play or must not: unknown actuators, a
+    segment on the wrong kind of device, a stroke longer than the brush's travel, a brush
+    speed or acceleration beyond the device limits in the wiring file, an intensity
+    without a ramp. The compiler already keeps to all of these; this is the last layer,
+    for a program that reaches the socket from anywhere else. Raises ValueError.
+    (Amplitude itself is clamped to the device limit by every haptic driver's write.)"""
     for step in program.steps:
         for seg in step.segments:
             where = f"steps[{step.index}] segment on {seg.actuator!r}"
@@ -49,11 +56,35 @@ def check_program(program: Program, hw: Any) -> None:
                     raise ValueError(
                         f"{where}: no brush of that name; brushes: {sorted(hw.brushes)}"
                     )
+                _check_brush_limits(seg, hw.brushes[seg.actuator], where)
                 brush_origin(seg, hw.brushes[seg.actuator].travel_cm)
             elif seg.actuator not in hw.haptics:
                 raise ValueError(
                     f"{where}: no haptic driver of that name; drivers: {sorted(hw.haptics)}"
                 )
+            elif isinstance(seg, AmplitudeSegment) and seg.level > 0:
+                shortest = min(seg.ramp_up_ms, seg.ramp_down_ms)
+                if shortest < MIN_RAMP_MS:
+                    raise ValueError(
+                        f"{where}: ramp of {shortest} ms; at least {MIN_RAMP_MS} ms up and "
+                        "down (no intensity jumps)"
+                    )
+
+
+def _check_brush_limits(seg: BrushSegment, brush: Any, where: str) -> None:
+    cfg = getattr(brush, "config", None)
+    if cfg is None:
+        return
+    if not cfg.min_speed_cm_s <= seg.speed_cm_s <= cfg.max_speed_cm_s:
+        raise ValueError(
+            f"{where}: speed_cm_s = {seg.speed_cm_s}; this brush allows "
+            f"{cfg.min_speed_cm_s}..{cfg.max_speed_cm_s} cm/s (wiring file)"
+        )
+    if seg.accel_cm_s2 > cfg.max_accel_cm_s2:
+        raise ValueError(
+            f"{where}: accel_cm_s2 = {seg.accel_cm_s2}; this brush allows at most "
+            f"{cfg.max_accel_cm_s2} cm/s^2 (wiring file)"
+        )
 
 
 class Player:

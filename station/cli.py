@@ -48,6 +48,19 @@ def add_config(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backend(parser: argparse.ArgumentParser, *, sim_help: str = "use the simulator") -> None:
+    """``--sim`` / ``--hardware``; neither: the simulator off a Pi, hardware on one."""
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--sim", action="store_true", help=sim_help)
+    mode.add_argument("--hardware", action="store_true", help="use the real hardware (Pi)")
+
+
+def resolve_simulate(args: argparse.Namespace) -> bool:
+    from station.platform import choose_backend, pi_model
+
+    return choose_backend(sim=args.sim, hardware=args.hardware, model=pi_model())
+
+
 def resolve_data_dir(args: argparse.Namespace) -> Path:
     path = getattr(args, "data_dir", None) or default_data_dir()
     return Path(path).expanduser().resolve()

@@ -10,16 +10,21 @@ import argparse
 import json
 import sys
 
-from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.cli import (
+    add_backend,
+    add_config,
+    add_data_dir,
+    resolve_config,
+    resolve_data_dir,
+    resolve_simulate,
+)
 from station.errors import StationError
 from station.paths import socket_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("engine", help="run the engine process (owns all hardware)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sim", action="store_true", help="use the simulator")
-    mode.add_argument("--hardware", action="store_true", help="use the real hardware (Pi)")
+    add_backend(p, sim_help="use the simulator")
     p.add_argument(
         "--sim-state",
         action="store_true",
@@ -64,11 +69,10 @@ def _client(args: argparse.Namespace):
 
 def run_engine(args: argparse.Namespace) -> int:
     from station.engine.process import main
-    from station.platform import choose_backend, pi_model
     from station.wiring import load_wiring
 
     wiring = load_wiring(resolve_config(args))
-    simulate = choose_backend(sim=args.sim, hardware=args.hardware, model=pi_model())
+    simulate = resolve_simulate(args)
     return main(
         wiring=wiring,
         simulate=simulate,

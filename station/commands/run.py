@@ -16,11 +16,18 @@ import sys
 import time
 import urllib.request
 
-from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.cli import (
+    add_backend,
+    add_config,
+    add_data_dir,
+    resolve_config,
+    resolve_data_dir,
+    resolve_simulate,
+)
 from station.engine.ipc import engine_answers
 from station.errors import StationError
 from station.paths import socket_path
-from station.platform import choose_backend, pi_model
+from station.platform import pi_model
 from station.wiring import load_wiring
 
 ENGINE_READY_S = 20.0
@@ -29,9 +36,7 @@ APP_READY_S = 30.0
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the whole station (simulator off a Pi)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sim", action="store_true", help="use the simulator")
-    mode.add_argument("--hardware", action="store_true", help="use the real hardware (Pi)")
+    add_backend(p, sim_help="use the simulator")
     p.add_argument("--host", default="127.0.0.1", help="address the page listens on")
     p.add_argument("--port", type=int, default=8080, help="port the page listens on")
     add_data_dir(p)
@@ -80,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args)
     config = resolve_config(args)
     model = pi_model()
-    simulate = choose_backend(sim=args.sim, hardware=args.hardware, model=model)
+    simulate = resolve_simulate(args)
     load_wiring(config)  # a wrong wiring file stops here, before any process starts
     data_dir.mkdir(parents=True, exist_ok=True)
     common = ["--data-dir", str(data_dir)] + (["--config", str(config)] if config else [])

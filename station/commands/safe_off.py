@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 
-from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
-from station.platform import choose_backend, pi_model
+from station.cli import (
+    add_backend,
+    add_config,
+    add_data_dir,
+    resolve_config,
+    resolve_data_dir,
+    resolve_simulate,
+)
 from station.wiring import load_wiring
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("safe-off", help="force every output off (used after the engine stops)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sim", action="store_true", help="the simulator (for trying it out)")
-    mode.add_argument("--hardware", action="store_true", help="the real hardware")
+    add_backend(p, sim_help="the simulator (for trying it out)")
     add_data_dir(p)
     add_config(p)
     p.set_defaults(func=safe_off)
@@ -27,16 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def safe_off(args: argparse.Namespace) -> int:
     from hardware.backend import forced_off
 
-    simulate = choose_backend(sim=args.sim, hardware=args.hardware, model=pi_model())
+    simulate = resolve_simulate(args)
     data_dir = resolve_data_dir(args)
     data_dir.mkdir(parents=True, exist_ok=True)
-    problems = forced_off(load_wiring(resolve_config(args)), simulate=simulate,
-                          data_dir=data_dir)
+    problems = forced_off(load_wiring(resolve_config(args)), simulate=simulate, data_dir=data_dir)
     for problem in problems:
         print(f"station safe-off: {problem}")
     if problems:
-        print("station safe-off: could not reach every device; the EN pull-downs keep the "
-              "drivers off, but check the wiring")
+        print(
+            "station safe-off: could not reach every device; the EN pull-downs keep the "
+            "drivers off, but check the wiring"
+        )
         return 1
     print("station safe-off: every output is off")
     return 0

@@ -6,18 +6,23 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.cli import (
+    add_backend,
+    add_config,
+    add_data_dir,
+    resolve_config,
+    resolve_data_dir,
+    resolve_simulate,
+)
 from station.errors import StationError
 from station.paths import socket_path
-from station.platform import choose_backend, pi_model
+from station.platform import pi_model
 from station.wiring import load_wiring
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("selftest", help="probe and briefly exercise every device")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sim", action="store_true", help="test the simulator")
-    mode.add_argument("--hardware", action="store_true", help="test the real hardware")
+    add_backend(p, sim_help="test the simulator")
     p.add_argument(
         "--inject",
         action="append",
@@ -45,7 +50,7 @@ def selftest(args: argparse.Namespace) -> int:
     from hardware.backend import open_hardware
     from hardware.selftest import run_selftest
 
-    simulate = choose_backend(sim=args.sim, hardware=args.hardware, model=pi_model())
+    simulate = resolve_simulate(args)
     injections = _parse_injections(args.inject)
     if injections and not simulate:
         raise StationError("--inject works only on the simulator (add --sim)")
@@ -70,6 +75,8 @@ def selftest(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     failed = [r.device for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed"
-          + (f" ({', '.join(failed)})" if failed else ""))
+    print(
+        f"{len(results) - len(failed)} passed, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+    )
     return 1 if failed else 0

@@ -225,3 +225,12 @@ def session_state(db: Path, session_id: int) -> str | None:
     with contextlib.closing(open_ro(db)) as conn:
         row = conn.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
     return row["state"] if row else None
+
+
+def session_end(db: Path, session_id: int) -> tuple[str | None, str | None]:
+    """Why and by whom the record says a session ended (for failure messages)."""
+    with contextlib.closing(open_ro(db)) as conn:
+        row = conn.execute(
+            "SELECT end_reason, ended_by FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+    return (row["end_reason"], row["ended_by"]) if row else (None, None)

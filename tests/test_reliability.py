@@ -32,6 +32,7 @@ import pytest
 from tests.crashkit import ApiError, Client, Station, free_port, wait_for
 from tests.crashkit import integrity as db_integrity
 from tests.crashkit import ratings as db_ratings
+from tests.crashkit import session_end as db_end
 from tests.crashkit import session_state as db_state
 from tests.crashkit import steps as db_steps
 
@@ -279,7 +280,10 @@ def test_session_that_ends_while_the_app_is_down_keeps_its_real_end(tmp_path: Pa
         st.start_app()
         wait_for(lambda: db_state(db, sid) not in ("running", None), 10, f"session {sid} ended")
         state, recorded = db_state(db, sid), sorted(db_steps(db, sid))
+        why = db_end(db, sid)
     finally:
         st.close()
-    assert state == "completed", f"session {sid} played to its end but is recorded {state!r}"
+    assert state == "completed", (
+        f"session {sid} played to its end but is recorded {state!r} (reason, by: {why})"
+    )
     assert recorded == [0, 1, 2], f"delivered steps 0-2, recorded {recorded}"

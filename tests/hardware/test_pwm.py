@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +40,7 @@ class FakeSysfs:
         self.devices.mkdir()
         self._threads: list[tuple[Path, threading.Thread]] = []
         self.exports: list[int] = []
+        self.errors: list[str] = []
 
     def add_chip(self, number: int, identity: str, npwm: int, *, live: bool = True) -> Path:
         device = self.devices / identity
@@ -64,21 +67,42 @@ class FakeSysfs:
             for word in words:
                 if word == "quit":
                     return
-                channel = int(word)
-                pwm = chip / f"pwm{channel}"
-                if name == "export":
-                    self.exports.append(channel)
-                    pwm.mkdir()
-                    for attr in ("period", "duty_cycle", "enable"):
-                        (pwm / attr).write_text("")
-                else:
-                    shutil.rmtree(pwm)
+                try:
+                    self._apply(chip, name, int(word))
+                except Exception as exc:  # noqa: BLE001 - reported by stop(), thread lives on
+                    self.errors.append(f"{name} {word}: {exc!r}")
+
+    def _apply(self, chip: Path, name: str, channel: int) -> None:
+        pwm = chip / f"pwm{channel}"
+        if name == "export":
+            self.exports.append(channel)
+            # The kernel shows the directory with its attributes in one go: build it aside
+            # and rename, or the channel under test could write a file the fake then empties.
+            staging = chip / f".pwm{channel}.new"
+            staging.mkdir()
+            for attr in ("period", "duty_cycle", "enable"):
+                (staging / attr).write_text("")
+            staging.rename(pwm)
+        else:
+            shutil.rmtree(pwm)
 
     def stop(self) -> None:
+        """Tell every server thread to quit without ever blocking: a FIFO with no reader
+        (a thread that is gone) refuses a non-blocking open instead of hanging the run."""
         for fifo, thread in self._threads:
-            with open(fifo, "w") as f:
-                f.write("quit")
-            thread.join(timeout=2)
+            deadline = time.monotonic() + 2.0
+            while thread.is_alive() and time.monotonic() < deadline:
+                try:
+                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as exc:
+                    if exc.errno != errno.ENXIO:  # ENXIO: no reader yet; try again
+                        raise
+                    time.sleep(0.005)
+                    continue
+                with os.fdopen(fd, "w") as f:
+                    f.write("quit")
+                thread.join(timeout=2)
+        assert not self.errors, f"the fake sysfs failed: {self.errors}"
 
 
 def writes(path: Path) -> list[int]:
@@ -206,8 +230,6 @@ def test_brush_on_sysfs_end_to_end(sysfs: FakeSysfs) -> None:
 
 
 def _wait_for(cond, timeout: float = 2.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"

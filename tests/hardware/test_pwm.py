@@ -69,7 +69,7 @@ class FakeSysfs:
                     return
                 try:
                     self._apply(chip, name, int(word))
-                except Exception as exc:  # noqa: BLE001 - reported by stop(), thread lives on
+                except Exception as exc:  # reported by stop(); the thread lives on
                     self.errors.append(f"{name} {word}: {exc!r}")
 
     def _apply(self, chip: Path, name: str, channel: int) -> None:

@@ -284,6 +284,7 @@ def test_session_that_ends_while_the_app_is_down_keeps_its_real_end(tmp_path: Pa
     finally:
         st.close()
     assert state == "completed", (
-        f"session {sid} played to its end but is recorded {state!r} (reason, by: {why})"
+        f"session {sid} played to its end but is recorded {state!r} (reason, by: {why})\n"
+        + st.logs()
     )
     assert recorded == [0, 1, 2], f"delivered steps 0-2, recorded {recorded}"

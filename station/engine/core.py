@@ -2,7 +2,8 @@
 
 States: idle -> armed (program loaded, drivers powered at amplitude 0) -> running <->
 paused -> stopped / idle (completed); fault and estop are stop states that need a new
-arm (fault) or an explicit reset (estop, latched).
+arm (fault) or an explicit reset (estop, latched). What each command (arm, start, pause,
+...) does is in ``station.engine.commands``; this module is the loop and the transitions.
 
 Threads. ``run()`` is the loop thread: it alone touches the hardware (under
 ``hw_lock``, which the watchdog also takes to force outputs off). Every other thread (IPC,
@@ -24,12 +25,14 @@ import threading
 import time
 from typing import Any
 
+# EngineError lives with the handlers that raise most of them; importers use it from here.
+from station.engine.commands import EngineCommands, EngineError
 from station.engine.events import EventHub
 from station.engine.faultpoll import FaultPoller
 from station.engine.loop import Ticker, TimingRecorder
-from station.engine.player import Player, check_program
+from station.engine.player import Player
 from station.engine.rt import RtOptions, RtResult, apply_realtime
-from station.errors import HardwareError, StationError
+from station.errors import HardwareError
 from station.program import Program
 
 STOP_REASONS = ("panel_stop", "estop", "api", "rating", "fault", "watchdog", "completed",
@@ -39,14 +42,6 @@ IDLE_GC_S = 10.0
 # watchdog's relaxed idle bound, so it sleeps long. Idle CPU is what this buys.
 IDLE_OFF_WAIT_S = 0.5
 SWITCH_INTERVAL_S = 0.0001
-
-
-class EngineError(StationError):
-    """A request the engine refuses; ``code`` is the IPC error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Command:
@@ -59,7 +54,9 @@ class _Command:
         self.error: BaseException | None = None
 
 
-class Engine:
+class Engine(EngineCommands):
+    """The state machine and loop; the ``_cmd_*`` handlers live in ``EngineCommands``."""
+
     def __init__(
         self,
         *,
@@ -365,93 +362,3 @@ class Engine:
                 self._fault(exc.device, str(exc))
         finally:
             cmd.done.set()
-
-    # ================= commands (loop thread only) =======================================
-    def _cmd_arm(self, program: Program, session_id: str | None) -> dict[str, Any]:
-        if self.estop_latched:
-            raise EngineError("estop", "the e-stop is latched; reset it before arming")
-        if self.state in ("running", "paused"):
-            raise EngineError("busy", "a program is playing; stop it before arming another")
-        check_program(program, self.hw)
-        self.fault = None
-        with self.hw_lock:
-            if not self.drivers_on:
-                self.hw.start_all()  # EN high, RTP mode at 0, brushes attached at park
-                self.drivers_on = True
-                self.poller.reset(time.monotonic_ns())
-                self.drivers_event.set()
-        self.program, self.session_id = program, session_id
-        self.player = Player(program=program, hw=self.hw, poller=self.poller)
-        self.program_ms = 0.0
-        self.live_rating = None
-        self._set_state("armed")
-        # Always, even when re-arming an armed engine: where a session's history begins.
-        self.hub.emit("armed", session_id=session_id, protocol_id=program.protocol_id,
-                      level=program.level, duration_ms=program.duration_ms)  # fmt: skip
-        return {"state": self.state, "session_id": session_id}
-
-    def _cmd_disarm(self) -> dict[str, Any]:
-        if self.state in ("running", "paused"):
-            raise EngineError("busy", "a program is playing; use stop")
-        with self.hw_lock:
-            self.hw.all_off()
-        self.drivers_on = False
-        self.program = self.player = None
-        self.program_ms = None
-        if self.state == "armed":
-            self._set_state("idle")
-        return {"state": self.state}
-
-    def _cmd_start(self, session_id: str | None = None, by: str = "api") -> dict[str, Any]:
-        if self.estop_latched:
-            raise EngineError("estop", "the e-stop is latched; reset it first")
-        if self.state != "armed" or self.player is None:
-            raise EngineError("not_armed", f"nothing armed to start (state {self.state})")
-        if session_id is not None and session_id != self.session_id:
-            raise EngineError(
-                "wrong_session",
-                f"armed session is {self.session_id!r}, not {session_id!r}; arm it first",
-            )
-        self.recorder.reset()
-        self.program_ms = 0.0
-        self._set_state("running")
-        self._pending_start_by = by
-        self._start_step()
-        return {"state": "running", "session_id": self.session_id}
-
-    def _cmd_pause(self, by: str = "api") -> dict[str, Any]:
-        if self.state != "running" or self.player is None:
-            raise EngineError("not_running", f"nothing to pause (state {self.state})")
-        with self.hw_lock:
-            self.player.silence()
-        self._set_state("paused")
-        return {"state": "paused", "program_ms": self.program_ms}
-
-    def _cmd_resume(self, by: str = "api") -> dict[str, Any]:
-        if self.state != "paused" or self.player is None:
-            raise EngineError("not_paused", f"nothing to resume (state {self.state})")
-        self.player.resume_at(self.program_ms or 0.0)
-        self._set_state("running")
-        return {"state": "running", "program_ms": self.program_ms}
-
-    def _cmd_reset_estop(self, by: str = "api") -> dict[str, Any]:
-        if getattr(self.hw.panel, "estop_active", False):
-            raise EngineError(
-                "estop_active",
-                "the e-stop contact is still open: twist the e-stop button out (or check its "
-                "wiring) before resetting",
-            )
-        self.estop_latched = False
-        if self.state == "estop":
-            self._set_state("idle")
-        self.hub.emit("estop_reset", by=by)
-        return {"state": self.state}
-
-    def _cmd_set_idle_pattern(self, pattern: str) -> dict[str, Any]:
-        self.idle_pattern = pattern
-        self.hub.emit("indicator", pattern=pattern)
-        return {"idle_pattern": pattern}
-
-    def _cmd_panel(self, what: str, **params: Any) -> None:
-        if self.panel_control is not None:
-            self.panel_control.handle(what, time.monotonic(), **params)

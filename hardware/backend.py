@@ -165,8 +165,8 @@ def real_pin_factory() -> Any:
         return RPiGPIOFactory()
     except ImportError:
         raise HardwareError(
-            "gpio", "neither lgpio nor RPi.GPIO is installed; install the station with the "
-            "'pi' extra"
+            "gpio",
+            "neither lgpio nor RPi.GPIO is installed; install the station with the 'pi' extra",
         ) from None
 
 

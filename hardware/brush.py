@@ -150,6 +150,24 @@ class BrushArm:
         """
         self._move(self.angle_for_position(position_cm))
 
+    def set_path_cm(self, position_cm: float) -> None:
+        """Move to a point on the brush's whole path: the calibrated travel plus the stretch
+        between it and the park angle (off the skin). The engine's timed approach and
+        retreat run along that stretch; beyond the park angle or past the far end of the
+        travel is refused (ValueError), as in ``set_position_cm``."""
+        position = float(position_cm)
+        park = self.position_for_angle(self.config.park_angle_deg)
+        lo, hi = min(0.0, park), max(self.travel_cm, park)
+        tol = POSITION_TOLERANCE_CM
+        if not (math.isfinite(position) and lo - tol <= position <= hi + tol):
+            raise ValueError(
+                f"brush '{self.name}': position_cm = {position_cm!r} is off the brush's path "
+                f"{lo:.3f}..{hi:.3f} cm (park angle {self.config.park_angle_deg:g} degrees "
+                f"through the travel 0..{self.travel_cm:.3f} cm); recalibrate or recompile"
+            )
+        position = min(max(position, lo), hi)
+        self._move(self.config.min_angle_deg + math.degrees(position / self.config.radius_cm))
+
     def set_angle_deg(self, angle_deg: float) -> None:
         """Move to an angle inside the calibrated travel (for calibration tools)."""
         c = self.config
@@ -161,7 +179,11 @@ class BrushArm:
         self._move(float(angle_deg))
 
     def park(self) -> None:
-        """Lift the brush clear of the skin: one write to the park angle."""
+        """Lift the brush clear of the skin: one write to the park angle.
+
+        Deliberately not ramped: every stop (panel, e-stop, fault, watchdog, pause) parks
+        through here at once, because stop always wins over smoothness. The ramped way off
+        the skin is the lead-out the engine plays at the end of a brush segment."""
         self._move(self.config.park_angle_deg)
 
     def _move(self, angle_deg: float) -> None:

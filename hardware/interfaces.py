@@ -54,6 +54,10 @@ class Brush(Protocol):
         """Move to ``position_cm`` from the start of the calibrated travel; ValueError
         outside ``0..travel_cm``."""
 
+    def set_path_cm(self, position_cm: float) -> None:
+        """Move along the whole path, park angle through the travel (for the timed approach
+        and retreat); ValueError beyond it."""
+
     def park(self) -> None:
         """Lift the brush clear of the skin (park angle)."""
 

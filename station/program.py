@@ -62,7 +62,13 @@ class TapSegment(_Timed):
 
 class BrushSegment(_Timed):
     """Brush strokes: each accelerates at ``accel_cm_s2`` to ``speed_cm_s``, holds it
-    through the middle of the stroke, and decelerates to rest at ``stroke_cm``."""
+    through the middle of the stroke, and decelerates to rest at ``stroke_cm``.
+
+    ``lead_in_ms`` opens the segment with the timed move from park to the first stroke's
+    start and ``lead_out_ms`` closes it with the move from the last stroke's end back to
+    park (the brush's ``approach_speed_cm_s``), so both lie inside ``duration_ms`` and the
+    brush never jumps on or off the skin. The engine refuses a segment whose lead-in or
+    lead-out is too short for its brush (0 = a program compiled before they existed)."""
 
     type: Literal["brush"] = "brush"
     speed_cm_s: float = Field(gt=0)
@@ -71,6 +77,8 @@ class BrushSegment(_Timed):
     pause_ms: int = Field(ge=0)
     direction: Literal["forward", "backward", "alternate"] = "forward"
     accel_cm_s2: float = Field(gt=0)
+    lead_in_ms: int = Field(0, ge=0, description="park -> first stroke start, from start_ms")
+    lead_out_ms: int = Field(0, ge=0, description="last stroke end -> park, before end_ms")
 
 
 Segment = Annotated[AmplitudeSegment | TapSegment | BrushSegment, Field(discriminator="type")]

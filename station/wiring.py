@@ -102,6 +102,13 @@ class BrushConfig(_Strict):
     max_accel_cm_s2: float = Field(
         60, gt=0, le=1000, description="bounded start and end of strokes"
     )
+    approach_speed_cm_s: float = Field(
+        10,
+        gt=0,
+        le=100,
+        description="top speed of the timed move from park to the first stroke and back "
+        "(at max_accel_cm_s2 or the stroke's gentler acceleration); at most max_speed_cm_s",
+    )
 
     @model_validator(mode="after")
     def _travel(self) -> BrushConfig:
@@ -119,6 +126,11 @@ class BrushConfig(_Strict):
             raise ValueError("pulse_min_us must be below pulse_max_us")
         if self.min_speed_cm_s >= self.max_speed_cm_s:
             raise ValueError("min_speed_cm_s must be below max_speed_cm_s")
+        if self.approach_speed_cm_s > self.max_speed_cm_s:
+            raise ValueError(
+                f"approach_speed_cm_s ({self.approach_speed_cm_s}) is above max_speed_cm_s "
+                f"({self.max_speed_cm_s}); the move from park must keep to the device limit"
+            )
         return self
 
     @property
@@ -127,6 +139,14 @@ class BrushConfig(_Strict):
         import math
 
         return math.radians(self.max_angle_deg - self.min_angle_deg) * self.radius_cm
+
+    @property
+    def park_cm(self) -> float:
+        """The park angle in the travel's skin coordinates: below 0 (or beyond travel_cm)
+        when the brush parks off the skin, so the approach from park is a distance."""
+        import math
+
+        return math.radians(self.park_angle_deg - self.min_angle_deg) * self.radius_cm
 
 
 class EncoderRating(_Strict):

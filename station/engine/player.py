@@ -7,6 +7,12 @@ one written and writes only what changed (one RTP write per changed code, one ef
 tap, one duty write per brush move). What was delivered per step (peak level, taps,
 strokes) is tallied for the ``step_finished`` event.
 
+Brushes follow a ``BrushPath`` planned here before the first tick: each brush segment
+opens with a timed, acceleration-limited approach from park and closes with the retreat
+to park, so the arm never slews onto or off the skin in one write while playing. Stops
+are not the player's business: the engine parks every brush in one write
+(``HardwareSet.all_off``), never waiting for a ramp.
+
 Called only from the engine's loop thread with the hardware lock held. Exceptions from
 the hardware propagate: the engine turns them into a fault stop.
 """
@@ -17,11 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.engine.render import (
-    Trapezoid,
+    BrushPath,
     amplitude_level,
-    brush_origin,
     brush_position,
-    brush_profile,
     rtp_code,
     taps_due,
 )
@@ -37,14 +41,15 @@ MIN_RAMP_MS = 20
 class _Step:
     amp: list[tuple[int, AmplitudeSegment]] = field(default_factory=list)
     taps: list[tuple[int, TapSegment]] = field(default_factory=list)
-    brush: list[tuple[int, BrushSegment, Trapezoid]] = field(default_factory=list)
+    brush: list[tuple[int, BrushPath]] = field(default_factory=list)
     idle_brushes: tuple[int, ...] = ()  # brush slots this step leaves parked
 
 
 def check_program(program: Program, hw: Any) -> None:
     """Reject a program the hardware cannot play or must not: unknown actuators, a
     segment on the wrong kind of device, a stroke longer than the brush's travel, a brush
-    speed or acceleration beyond the device limits in the wiring file, an intensity
+    speed or acceleration beyond the device limits in the wiring file, a brush segment
+    whose lead-in/lead-out cannot hold the ramped move from/to park, an intensity
     without a ramp. The compiler already keeps to all of these; this is the last layer,
     for a program that reaches the socket from anywhere else. Raises ValueError.
     (Amplitude itself is clamped to the device limit by every haptic driver's write.)"""
@@ -57,7 +62,9 @@ def check_program(program: Program, hw: Any) -> None:
                         f"{where}: no brush of that name; brushes: {sorted(hw.brushes)}"
                     )
                 _check_brush_limits(seg, hw.brushes[seg.actuator], where)
-                brush_origin(seg, hw.brushes[seg.actuator].travel_cm)
+                problems = plan_brush(seg, hw.brushes[seg.actuator]).problems()
+                if problems:
+                    raise ValueError(f"{where}: " + "; ".join(problems))
             elif seg.actuator not in hw.haptics:
                 raise ValueError(
                     f"{where}: no haptic driver of that name; drivers: {sorted(hw.haptics)}"
@@ -69,6 +76,14 @@ def check_program(program: Program, hw: Any) -> None:
                         f"{where}: ramp of {shortest} ms; at least {MIN_RAMP_MS} ms up and "
                         "down (no intensity jumps)"
                     )
+
+
+def plan_brush(seg: BrushSegment, brush: Any) -> BrushPath:
+    """Lay ``seg`` out on ``brush`` (its travel, park position and approach speed from the
+    wiring). ValueError when the stroke does not fit the travel."""
+    cfg = brush.config
+    return BrushPath.plan(seg, travel_cm=brush.travel_cm, park_cm=cfg.park_cm,
+                          approach_speed_cm_s=cfg.approach_speed_cm_s)  # fmt: skip
 
 
 def _check_brush_limits(seg: BrushSegment, brush: Any, where: str) -> None:
@@ -111,7 +126,6 @@ class Player:
         self._poller = poller
         self._pidx = [poller.index[n] for n in self.hap_names] if poller is not None else []
         self._brush = [hw.brushes[n] for n in self.brush_names]
-        self._travel = [b.travel_cm for b in self._brush]
         hslot = {n: i for i, n in enumerate(self.hap_names)}
         bslot = {n: i for i, n in enumerate(self.brush_names)}
         self._steps: list[_Step] = []
@@ -123,8 +137,9 @@ class Player:
                 elif isinstance(seg, TapSegment):
                     s.taps.append((hslot[seg.actuator], seg))
                 else:
-                    s.brush.append((bslot[seg.actuator], seg, brush_profile(seg)))
-            used = {b for b, _, _ in s.brush}
+                    b = bslot[seg.actuator]
+                    s.brush.append((b, plan_brush(seg, self._brush[b])))
+            used = {b for b, _ in s.brush}
             s.idle_brushes = tuple(b for b in range(len(self.brush_names)) if b not in used)
             self._steps.append(s)
         nh, nb = len(self._hap), len(self._brush)
@@ -160,7 +175,7 @@ class Player:
                 {"actuator": self.hap_names[i], "peak_level": round(self._peak[i] / 255, 4),
                  "taps": self._taps[i], "strokes": 0}
             )  # fmt: skip
-        for i in sorted({i for i, _, _ in step.brush}):
+        for i in sorted({i for i, _ in step.brush}):
             out.append(
                 {"actuator": self.brush_names[i], "peak_level": 0.0, "taps": 0,
                  "strokes": self._strokes[i]}
@@ -219,8 +234,8 @@ class Player:
                 # but writing RTP 0 would cut the effect short.
                 if last[slot] != 0:
                     last[slot] = UNKNOWN
-        for b, seg, prof in step.brush:
-            st = brush_position(seg, t_ms, travel_cm=self._travel[b], profile=prof)
+        for b, path in step.brush:
+            st = brush_position(path, t_ms)
             self._strokes[b] = st.strokes_done
             self._move_brush(b, st.position_cm)
         for b in step.idle_brushes:
@@ -228,12 +243,15 @@ class Player:
         self.prev_t_ms = t_ms
 
     def _move_brush(self, b: int, pos: float | None) -> None:
+        """One duty write when the setpoint changed. ``None`` parks in one write: the
+        render only asks for it once the lead-out has brought the arm back to park, and
+        pause/idle parking is a stop-like path (stop always wins over smoothness)."""
         if pos == self._brush_pos[b]:
             return
         if pos is None:
             self._brush[b].park()
         else:
-            self._brush[b].set_position_cm(pos)
+            self._brush[b].set_path_cm(pos)
         self._brush_pos[b] = pos
         self.writes += 1
 

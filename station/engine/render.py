@@ -1,5 +1,8 @@
 """Pure rendering: (segment, program time) -> setpoint. No hardware, no clock, no state.
 
+Brush segments are first laid out on their brush (``BrushPath.plan``: park position,
+travel, approach speed), then rendered the same way: lead-in from park, strokes, lead-out.
+
 The engine calls these every tick for every active segment, so they are small closed-form
 functions of time: the same time always gives the same setpoint, which is what lets the
 fidelity tests compare the simulator's trace against the program exactly.
@@ -132,7 +135,10 @@ class Trapezoid:
 
 @dataclass(frozen=True, slots=True)
 class BrushState:
-    """Where the brush should be: ``position_cm`` on the travel, or ``None`` = parked."""
+    """Where the brush should be: ``position_cm`` on its path, or ``None`` = parked.
+
+    During the lead-in and lead-out the position lies between the park position and the
+    travel (off the skin until it reaches 0 or ``travel_cm``)."""
 
     position_cm: float | None
     strokes_done: int
@@ -151,27 +157,160 @@ def brush_origin(seg: BrushSegment, travel_cm: float) -> float:
             f"brush segment on {seg.actuator!r}: stroke_cm {seg.stroke_cm} is longer than "
             f"the brush's calibrated travel ({travel_cm:.2f} cm); shorten the stroke"
         )
-    return max(0.0, (travel_cm - seg.stroke_cm) / 2.0)
+    return _centred(seg.stroke_cm, travel_cm)
 
 
-def brush_position(
-    seg: BrushSegment, t_ms: float, *, travel_cm: float, profile: Trapezoid | None = None
-) -> BrushState:
-    """The brush setpoint at program time ``t_ms`` for a brush segment.
+def _centred(stroke_cm: float, travel_cm: float) -> float:
+    return max(0.0, (travel_cm - stroke_cm) / 2.0)
 
-    Outside the segment the brush is parked. Inside, stroke ``k`` starts at
-    ``start_ms + k * (stroke duration + pause_ms)``; between strokes and after the last
-    one the brush rests where the last stroke ended (on the skin, not moving)."""
+
+# Float slack when comparing a move's exact duration with whole-ms lead times (10 us).
+LEAD_TOLERANCE_MS = 0.01
+
+
+def _forward(direction: str, k: int) -> bool:
+    return direction == "forward" or (direction == "alternate" and k % 2 == 0)
+
+
+def stroke_ends(
+    *, stroke_cm: float, strokes: int, direction: str, travel_cm: float
+) -> tuple[float, float]:
+    """Where the first stroke starts and the last one ends (strokes centred on the travel)."""
+    origin = _centred(stroke_cm, travel_cm)
+    first = origin if _forward(direction, 0) else origin + stroke_cm
+    last = origin + stroke_cm if _forward(direction, strokes - 1) else origin
+    return first, last
+
+
+def approach_move(*, distance_cm: float, speed_cm_s: float, accel_cm_s2: float) -> Trapezoid:
+    """The timed move between park and the skin: a trapezoid like a stroke, at the brush's
+    ``approach_speed_cm_s`` (the wiring keeps it <= max_speed_cm_s) and the segment's
+    acceleration (<= max_accel_cm_s2), so getting on and off the skin is ramped too."""
+    return Trapezoid.for_stroke(
+        length_cm=abs(distance_cm), speed_cm_s=speed_cm_s, accel_cm_s2=accel_cm_s2
+    )
+
+
+def lead_times_ms(
+    *,
+    stroke_cm: float,
+    strokes: int,
+    direction: str,
+    travel_cm: float,
+    park_cm: float,
+    approach_speed_cm_s: float,
+    accel_cm_s2: float,
+) -> tuple[int, int]:
+    """Whole-ms lead-in and lead-out the compiler puts inside a brush segment: the moves
+    park -> first stroke start and last stroke end -> park (rounded up, so they fit)."""
+    first, last = stroke_ends(
+        stroke_cm=stroke_cm, strokes=strokes, direction=direction, travel_cm=travel_cm
+    )
+    times = []
+    for a, b in ((park_cm, first), (last, park_cm)):
+        move = approach_move(distance_cm=b - a, speed_cm_s=approach_speed_cm_s,
+                             accel_cm_s2=accel_cm_s2)  # fmt: skip
+        times.append(math.ceil(move.duration_ms - LEAD_TOLERANCE_MS))
+    return times[0], times[1]
+
+
+@dataclass(frozen=True, slots=True)
+class BrushPath:
+    """One brush segment laid out ahead of time on one brush: the approach from park, the
+    strokes, the retreat to park. Built once before the first tick (the engine's per-tick
+    work is a closed-form lookup), the same way the compiler computed the lead times."""
+
+    seg: BrushSegment
+    stroke: Trapezoid
+    origin_cm: float
+    park_cm: float
+    first_cm: float
+    last_cm: float
+    approach: Trapezoid
+    retreat: Trapezoid
+
+    @classmethod
+    def plan(
+        cls, seg: BrushSegment, *, travel_cm: float, park_cm: float, approach_speed_cm_s: float
+    ) -> BrushPath:
+        origin = brush_origin(seg, travel_cm)
+        first, last = stroke_ends(stroke_cm=seg.stroke_cm, strokes=seg.strokes,
+                                  direction=seg.direction, travel_cm=travel_cm)  # fmt: skip
+        move = {"speed_cm_s": approach_speed_cm_s, "accel_cm_s2": seg.accel_cm_s2}
+        return cls(
+            seg=seg,
+            stroke=brush_profile(seg),
+            origin_cm=origin,
+            park_cm=park_cm,
+            first_cm=first,
+            last_cm=last,
+            approach=approach_move(distance_cm=first - park_cm, **move),
+            retreat=approach_move(distance_cm=park_cm - last, **move),
+        )
+
+    @property
+    def strokes_ms(self) -> float:
+        """From the first stroke's start to the last one's end (pauses between)."""
+        s = self.seg
+        return s.strokes * self.stroke.duration_ms + (s.strokes - 1) * s.pause_ms
+
+    def problems(self) -> list[str]:
+        """Why this segment cannot be played as laid out (empty when it can): a lead-in or
+        lead-out too short for the move, or strokes that would be cut by the retreat."""
+        s, tol = self.seg, LEAD_TOLERANCE_MS
+        out = []
+        if self.approach.duration_ms > s.lead_in_ms + tol:
+            out.append(
+                f"lead_in_ms = {s.lead_in_ms}; the move from park to the first stroke takes "
+                f"{self.approach.duration_ms:.0f} ms on this brush (no jumps onto the skin); "
+                "compile the program again for this wiring"
+            )
+        if self.retreat.duration_ms > s.lead_out_ms + tol:
+            out.append(
+                f"lead_out_ms = {s.lead_out_ms}; the move from the last stroke back to park "
+                f"takes {self.retreat.duration_ms:.0f} ms on this brush (no jumps off the "
+                "skin); compile the program again for this wiring"
+            )
+        room = s.duration_ms - s.lead_in_ms - s.lead_out_ms
+        if self.strokes_ms > room + tol:
+            out.append(
+                f"{s.strokes} stroke(s) take {self.strokes_ms:.0f} ms but duration_ms leaves "
+                f"{room} ms between lead-in and lead-out; a stroke would be cut mid-move"
+            )
+        return out
+
+
+def _along(a: float, b: float, move: Trapezoid, t_ms: float) -> float:
+    d = move.distance(t_ms)
+    return a + d if b >= a else a - d
+
+
+def brush_position(path: BrushPath, t_ms: float) -> BrushState:
+    """The brush setpoint at program time ``t_ms`` for a planned brush segment.
+
+    Outside the segment the brush is parked. The segment opens with the approach from
+    park (then rests at the first stroke's start until ``lead_in_ms``); stroke ``k``
+    starts ``lead_in_ms + k * (stroke duration + pause_ms)`` after ``start_ms``; between
+    strokes and after the last one the brush rests where the last stroke ended; the last
+    ``lead_out_ms`` retreat to park, and once there the brush counts as parked."""
+    seg = path.seg
     rel = t_ms - seg.start_ms
     if rel < 0.0 or rel >= seg.duration_ms:
         return BrushState(None, 0)
-    prof = profile or brush_profile(seg)
-    origin = brush_origin(seg, travel_cm)
+    if rel < seg.lead_in_ms:
+        return BrushState(_along(path.park_cm, path.first_cm, path.approach, rel), 0)
+    out_at = seg.duration_ms - seg.lead_out_ms
+    if rel >= out_at:
+        into = rel - out_at
+        if into >= path.retreat.duration_ms:
+            return BrushState(None, seg.strokes)
+        return BrushState(_along(path.last_cm, path.park_cm, path.retreat, into), seg.strokes)
+    rel -= seg.lead_in_ms
+    prof = path.stroke
     cycle = prof.duration_ms + seg.pause_ms
     k = min(int(rel // cycle), seg.strokes - 1)
     into = rel - k * cycle
     done = k + (1 if into >= prof.duration_ms else 0)
-    forward = seg.direction == "forward" or (seg.direction == "alternate" and k % 2 == 0)
     d = prof.distance(into)
-    pos = origin + (d if forward else seg.stroke_cm - d)
+    pos = path.origin_cm + (d if _forward(seg.direction, k) else seg.stroke_cm - d)
     return BrushState(pos, done)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from station.engine.render import lead_times_ms
 from station.errors import ConfigError, Problem
 from station.program import (
     AmplitudeSegment,
@@ -314,10 +315,23 @@ class _Builder:
             return None
         accel = b.max_accel_cm_s2
         seconds = brush_duration_s(step, speed, accel)
+        # The timed moves park -> first stroke and last stroke -> park lie inside the
+        # segment, so the step's duration is what the brush really takes.
+        lead_in, lead_out = lead_times_ms(
+            stroke_cm=step.stroke_cm,
+            strokes=step.strokes,
+            direction=step.direction,
+            travel_cm=b.travel_cm,
+            park_cm=b.park_cm,
+            approach_speed_cm_s=b.approach_speed_cm_s,
+            accel_cm_s2=accel,
+        )
         return BrushSegment(
             actuator=b.name,
             start_ms=start,
-            duration_ms=max(1, math.ceil(seconds * 1000)),
+            duration_ms=lead_in + max(1, math.ceil(seconds * 1000)) + lead_out,
+            lead_in_ms=lead_in,
+            lead_out_ms=lead_out,
             speed_cm_s=speed,
             stroke_cm=step.stroke_cm,
             strokes=step.strokes,

@@ -46,6 +46,28 @@ def program(steps: list[dict[str, Any]], *, stop_threshold: int | None = 7) -> d
     }
 
 
+def with_leads(seg: dict[str, Any], *, strokes_ms_extra: int = 0) -> dict[str, Any]:
+    """A brush segment dict with the lead-in/lead-out the compiler gives it on the default
+    wiring (park -> first stroke, last stroke -> park), and ``duration_ms`` = lead-in +
+    strokes (+ ``strokes_ms_extra`` of rest after them) + lead-out."""
+    import math
+
+    from station.engine.render import Trapezoid, lead_times_ms
+
+    cfg = load_wiring().brush_by_name(seg["actuator"])
+    lead_in, lead_out = lead_times_ms(
+        stroke_cm=seg["stroke_cm"], strokes=seg["strokes"],
+        direction=seg.get("direction", "forward"), travel_cm=cfg.travel_cm,
+        park_cm=cfg.park_cm, approach_speed_cm_s=cfg.approach_speed_cm_s,
+        accel_cm_s2=seg["accel_cm_s2"],
+    )  # fmt: skip
+    stroke = Trapezoid.for_stroke(length_cm=seg["stroke_cm"], speed_cm_s=seg["speed_cm_s"],
+                                  accel_cm_s2=seg["accel_cm_s2"])  # fmt: skip
+    strokes_ms = seg["strokes"] * stroke.duration_ms + (seg["strokes"] - 1) * seg["pause_ms"]
+    duration = lead_in + math.ceil(strokes_ms) + strokes_ms_extra + lead_out
+    return {**seg, "lead_in_ms": lead_in, "lead_out_ms": lead_out, "duration_ms": duration}
+
+
 def steady(actuator: str = "forearm", ms: int = 5000, level: float = 0.5) -> dict[str, Any]:
     return program(
         [

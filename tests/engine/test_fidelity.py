@@ -11,8 +11,26 @@ import math
 
 from station.engine.render import amplitude_level, brush_profile, rtp_code, tap_times
 from station.program import Program
-from tests.engine.helpers import held_value, program, running_engine, wait_for_event
+from tests.engine.helpers import (
+    held_value,
+    program,
+    running_engine,
+    wait_for_event,
+    with_leads,
+)
 
+BRUSH = with_leads(
+    {
+        "type": "brush",
+        "actuator": "brush",
+        "speed_cm_s": 10,
+        "stroke_cm": 6,
+        "strokes": 2,
+        "pause_ms": 100,
+        "direction": "alternate",
+        "accel_cm_s2": 60,
+    }
+)
 PROG = program(
     [
         {
@@ -48,21 +66,9 @@ PROG = program(
             ],
         },
         {
-            "duration_ms": 1400,
+            "duration_ms": BRUSH["duration_ms"],
             "kind": "brush",
-            "segments": [
-                {
-                    "type": "brush",
-                    "actuator": "brush",
-                    "duration_ms": 1400,
-                    "speed_cm_s": 10,
-                    "stroke_cm": 6,
-                    "strokes": 2,
-                    "pause_ms": 100,
-                    "direction": "alternate",
-                    "accel_cm_s2": 60,
-                },
-            ],
+            "segments": [BRUSH],
         },
     ]
 )
@@ -121,7 +127,7 @@ def test_trace_matches_the_program(tmp_path):
     prof = brush_profile(bseg)
     cycle = prof.duration_ms + bseg.pause_ms
     for k in range(bseg.strokes):
-        s0 = bseg.start_ms + k * cycle + prof.t_acc_ms
+        s0 = bseg.start_ms + bseg.lead_in_ms + k * cycle + prof.t_acc_ms
         lo, hi = s0 + 0.25 * prof.t_cruise_ms, s0 + 0.75 * prof.t_cruise_ms
         pts = [((r.t_ns - t0) / 1e6, pos(r)) for r in duty if lo <= (r.t_ns - t0) / 1e6 <= hi]
         assert len(pts) > 20

@@ -9,6 +9,7 @@ from hardware.backend import open_hardware
 from station.engine.player import check_program
 from station.program import AmplitudeSegment, BrushSegment, Program, ProgramStep
 from station.wiring import load_wiring
+from tests.engine.helpers import with_leads
 
 
 @pytest.fixture(scope="module")
@@ -18,16 +19,21 @@ def hw(tmp_path_factory):
 
 
 def one_step(segment) -> Program:
-    step = ProgramStep(index=0, kind="vibrate", label="s", start_ms=0, duration_ms=4000,
+    ms = max(4000, segment.duration_ms)
+    step = ProgramStep(index=0, kind="vibrate", label="s", start_ms=0, duration_ms=ms,
                        segments=(segment,))  # fmt: skip
     return Program(protocol_id="p", protocol_version="1", protocol_hash="h", level="l",
-                   level_index=0, steps=(step,), duration_ms=4000)  # fmt: skip
+                   level_index=0, steps=(step,), duration_ms=ms)  # fmt: skip
 
 
 def brush(**kw) -> BrushSegment:
-    fields = dict(actuator="brush", start_ms=0, duration_ms=4000, speed_cm_s=3.0,
+    """A brush segment with the compiler's lead-in/out for the default wiring; keywords
+    override (after the leads are computed, so they can break them)."""
+    fields = dict(type="brush", actuator="brush", start_ms=0, speed_cm_s=3.0,
                   stroke_cm=6.0, strokes=1, pause_ms=0, accel_cm_s2=30.0)  # fmt: skip
-    return BrushSegment(**{**fields, **kw})
+    leads = with_leads({**fields, **{k: v for k, v in kw.items() if not k.startswith("lead")
+                                     and k != "duration_ms"}})  # fmt: skip
+    return BrushSegment(**{**leads, **kw})
 
 
 def vibrate(**kw) -> AmplitudeSegment:
@@ -47,6 +53,9 @@ def test_programs_within_the_limits_pass(hw):
         (brush(speed_cm_s=45.0), "0.3..30"),
         (brush(speed_cm_s=0.1), "0.3..30"),
         (brush(accel_cm_s2=500.0), "at most 60"),
+        (brush(lead_in_ms=0), "lead_in_ms = 0; the move from park"),
+        (brush(lead_out_ms=100), "lead_out_ms = 100; the move from the last stroke"),
+        (brush(strokes=2, duration_ms=brush().duration_ms), "a stroke would be cut"),
         (vibrate(ramp_up_ms=0), "no intensity jumps"),
         (vibrate(ramp_down_ms=5), "no intensity jumps"),
     ],

@@ -3,14 +3,18 @@ a trapezoid whose middle moves at the prescribed speed."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from station.engine.render import (
+    BrushPath,
     Trapezoid,
     amplitude_level,
     brush_position,
+    lead_times_ms,
     rtp_code,
     tap_times,
     taps_due,
@@ -108,26 +112,81 @@ def test_short_stroke_becomes_a_triangle_within_the_accel_bound():
     assert prof.distance(prof.duration_ms) == pytest.approx(1.0)
 
 
+def brush_seg(**kw) -> BrushSegment:
+    base = dict(actuator="b", start_ms=0, duration_ms=3000, speed_cm_s=5, stroke_cm=5,
+                strokes=2, pause_ms=200, direction="alternate", accel_cm_s2=50)  # fmt: skip
+    return BrushSegment(**{**base, **kw})
+
+
+TRAVEL, PARK, APPROACH = 11.0, -4.0, 8.0
+
+
+def planned(**kw) -> BrushPath:
+    """A segment with exactly the lead times ``lead_times_ms`` gives it, laid out."""
+    seg = brush_seg(**kw)
+    lead_in, lead_out = lead_times_ms(
+        stroke_cm=seg.stroke_cm, strokes=seg.strokes, direction=seg.direction,
+        travel_cm=TRAVEL, park_cm=PARK, approach_speed_cm_s=APPROACH,
+        accel_cm_s2=seg.accel_cm_s2,
+    )  # fmt: skip
+    seg = seg.model_copy(update={"lead_in_ms": lead_in, "lead_out_ms": lead_out,
+                                 "duration_ms": seg.duration_ms + lead_in + lead_out})  # fmt: skip
+    return BrushPath.plan(seg, travel_cm=TRAVEL, park_cm=PARK, approach_speed_cm_s=APPROACH)
+
+
 def test_brush_alternates_and_parks_outside_the_segment():
-    seg = BrushSegment(
-        actuator="b",
-        start_ms=0,
-        duration_ms=3000,
-        speed_cm_s=5,
-        stroke_cm=5,
-        strokes=2,
-        pause_ms=200,
-        direction="alternate",
-        accel_cm_s2=50,
-    )
-    travel = 11.0
-    first = brush_position(seg, 0, travel_cm=travel)
+    path = planned()
+    seg = path.seg
+    assert path.problems() == []
+    strokes_at = seg.start_ms + seg.lead_in_ms
+    first = brush_position(path, strokes_at)
     assert first.position_cm == pytest.approx(3.0)  # centred: (11 - 5) / 2
     prof = Trapezoid.for_stroke(length_cm=5, speed_cm_s=5, accel_cm_s2=50)
-    end1 = brush_position(seg, prof.duration_ms + 1, travel_cm=travel)
+    end1 = brush_position(path, strokes_at + prof.duration_ms + 1)
     assert end1.position_cm == pytest.approx(8.0) and end1.strokes_done == 1
-    back = brush_position(seg, 2 * prof.duration_ms + 200 + 1, travel_cm=travel)
+    back = brush_position(path, strokes_at + 2 * prof.duration_ms + 200 + 1)
     assert back.position_cm == pytest.approx(3.0) and back.strokes_done == 2
-    assert brush_position(seg, 3000, travel_cm=travel).position_cm is None
+    assert brush_position(path, seg.end_ms).position_cm is None
+    assert brush_position(path, seg.start_ms - 0.5).position_cm is None
     with pytest.raises(ValueError, match="longer than"):
-        brush_position(seg, 10, travel_cm=4.0)
+        BrushPath.plan(seg, travel_cm=4.0, park_cm=PARK, approach_speed_cm_s=APPROACH)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward", "alternate"])
+@pytest.mark.parametrize("strokes", [1, 2, 3])
+def test_approach_and_retreat_are_ramped_moves_inside_the_segment(direction, strokes):
+    """From park to the first stroke and from the last stroke back to park, the setpoint
+    moves on a 0.1 ms grid by no more than the approach speed allows, accelerates within
+    the segment's bound, and every stroke still starts at lead-in and ends before lead-out."""
+    path = planned(direction=direction, strokes=strokes)
+    seg = path.seg
+    dt = 0.1
+    step_cap = APPROACH * dt / 1000 * 1.0001
+
+    def pos(t):
+        p = brush_position(path, t).position_cm
+        return PARK if p is None else p
+
+    assert pos(seg.start_ms + 1e-9) == pytest.approx(PARK, abs=1e-6)  # leaves from park
+    lead_in_end = seg.start_ms + seg.lead_in_ms
+    lead_out_start = seg.end_ms - seg.lead_out_ms
+    for lo, hi in ((seg.start_ms, lead_in_end), (lead_out_start, seg.end_ms)):
+        ts = [lo + i * dt for i in range(int((hi - lo) / dt) + 1)]
+        ps = [pos(t) for t in ts]
+        steps = [abs(b - a) for a, b in itertools.pairwise(ps)]
+        assert max(steps) <= step_cap, max(steps)
+        acc = [abs(ps[i + 1] - 2 * ps[i] + ps[i - 1]) / (dt / 1000) ** 2
+               for i in range(1, len(ps) - 1)]  # fmt: skip
+        # interior of each phase (the segment's edges are where park begins/ends)
+        assert max(acc[1:-1]) <= seg.accel_cm_s2 * 1.01
+    assert pos(lead_in_end) == pytest.approx(path.first_cm)
+    assert pos(lead_out_start) == pytest.approx(path.last_cm)
+    assert pos(seg.end_ms - 1e-3) == pytest.approx(PARK, abs=1e-6)  # home by the end
+    assert brush_position(path, lead_out_start).strokes_done == strokes
+
+
+def test_a_lead_in_too_short_for_the_brush_is_a_problem():
+    path = planned()
+    short = path.seg.model_copy(update={"lead_in_ms": path.seg.lead_in_ms - 5})
+    bad = BrushPath.plan(short, travel_cm=TRAVEL, park_cm=PARK, approach_speed_cm_s=APPROACH)
+    assert any("lead_in_ms" in p for p in bad.problems())

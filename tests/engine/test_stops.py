@@ -12,7 +12,7 @@ import pytest
 
 from station.engine.faultpoll import DRIVE_BOUND_MS, QUIET_BOUND_MS
 from station.engine.ipc import RemoteError
-from tests.engine.helpers import program, running_engine, wait_for_event
+from tests.engine.helpers import program, running_engine, wait_for_event, with_leads
 
 ONE_TICK_NS = 2_000_000
 BUSY = program(
@@ -37,14 +37,18 @@ BUSY = program(
                     "ramp_down_ms": 50,
                 },
                 {
-                    "type": "brush",
-                    "actuator": "brush",
-                    "duration_ms": 20000,
-                    "speed_cm_s": 3,
-                    "stroke_cm": 8,
-                    "strokes": 5,
-                    "pause_ms": 200,
-                    "accel_cm_s2": 30,
+                    **with_leads(
+                        {
+                            "type": "brush",
+                            "actuator": "brush",
+                            "speed_cm_s": 3,
+                            "stroke_cm": 8,
+                            "strokes": 5,
+                            "pause_ms": 200,
+                            "accel_cm_s2": 30,
+                        }
+                    ),
+                    "duration_ms": 20000,  # rests after the strokes until the lead-out
                 },
             ],
         }

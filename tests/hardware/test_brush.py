@@ -77,6 +77,38 @@ def test_out_of_travel_targets_are_refused_without_a_write(
     assert trace.last_seq() == before
 
 
+def test_the_path_reaches_from_park_through_the_travel_and_no_further(
+    arm: BrushArm, trace: Trace, config: BrushConfig
+) -> None:
+    """The approach runs between the park angle and the travel (off the skin); past the
+    park angle or the travel's far end is refused without a write."""
+    arm.start()
+    assert config.park_cm == pytest.approx(arm.position_for_angle(config.park_angle_deg))
+    halfway = config.park_cm / 2  # between park (below 0) and the travel's start
+    arm.set_path_cm(halfway)
+    angle = (config.park_angle_deg + config.min_angle_deg) / 2
+    assert arm.angle_deg == pytest.approx(angle) and not arm.on_skin
+    assert arm._pwm.duty_cycle_ns == pulse_ns(config, angle)
+    arm.set_path_cm(config.park_cm)
+    assert arm._pwm.duty_cycle_ns == pulse_ns(config, config.park_angle_deg)
+    arm.set_path_cm(3.0)
+    assert arm.on_skin and arm.position_cm == pytest.approx(3.0)
+    before = trace.last_seq()
+    for bad in (config.park_cm - 0.01, arm.travel_cm + 0.01, math.nan):
+        with pytest.raises(ValueError, match="off the brush's path"):
+            arm.set_path_cm(bad)
+    assert trace.last_seq() == before
+
+
+def test_approach_speed_must_keep_to_the_device_limit(config: BrushConfig) -> None:
+    data = config.model_dump()
+    assert BrushConfig.model_validate(data).approach_speed_cm_s <= config.max_speed_cm_s
+    with pytest.raises(ValueError, match=r"approach_speed_cm_s .* above max_speed_cm_s"):
+        BrushConfig.model_validate({**data, "approach_speed_cm_s": config.max_speed_cm_s + 1})
+    with pytest.raises(ValueError, match="approach_speed_cm_s"):
+        BrushConfig.model_validate({**data, "approach_speed_cm_s": 0})
+
+
 def test_float_noise_at_the_end_stop_is_accepted(arm: BrushArm, config: BrushConfig) -> None:
     arm.set_position_cm(arm.travel_cm + 1e-12)
     assert arm.angle_deg == pytest.approx(config.max_angle_deg)

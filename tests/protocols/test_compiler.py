@@ -65,8 +65,18 @@ def test_brush_speed_layers_and_timing(base, wiring):
     prog = compile_program(p, level=1, wiring=wiring)
     (b,) = _segs(prog, BrushSegment)
     assert b.speed_cm_s == 3 and b.accel_cm_s2 == 60 and b.pause_ms == 2000
-    # 10 strokes x (6/3 + 3/60) s + 9 x 2 s
-    assert b.duration_ms == pytest.approx(10 * 2050 + 18_000, abs=1)
+    # lead-in + 10 strokes x (6/3 + 3/60) s + 9 x 2 s + lead-out
+    strokes_ms = b.duration_ms - b.lead_in_ms - b.lead_out_ms
+    assert strokes_ms == pytest.approx(10 * 2050 + 18_000, abs=1)
+    # the lead-in/out are the timed moves park <-> stroke ends (forward strokes, centred),
+    # trapezoids at the brush's approach speed: distance / v + v / a
+    cfg = wiring.brush_by_name("brush")
+    v, origin = cfg.approach_speed_cm_s, (cfg.travel_cm - 6) / 2
+    for ms, dist in (
+        (b.lead_in_ms, origin - cfg.park_cm),
+        (b.lead_out_ms, origin + 6 - cfg.park_cm),
+    ):
+        assert ms == pytest.approx((dist / v + v / 60) * 1000, abs=1)
     fast = compile_program(p, level=1, wiring=wiring, settings=PatientSettings(brush_speed_cm_s=25))
     assert _segs(fast, BrushSegment)[0].speed_cm_s == 10  # clinician cap
     slow = compile_program(

@@ -1,0 +1,153 @@
+"""The brush gets onto and off the skin by a timed, speed-limited move, never one jump;
+a stop still parks it at once. Shown in the simulator's trace of every PWM duty write,
+with the real engine playing a program on the real simulator backend."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+from station.program import Program
+from station.wiring import BrushConfig
+from tests.engine.helpers import program, running_engine, wait_for_event, with_leads
+
+ONE_TICK_NS = 2_000_000  # one 1 kHz period plus the write itself, as in test_stops
+RENDER_MS = 0.5  # from a wake-up to its duty write landing, generously
+
+SEG = with_leads(
+    {
+        "type": "brush",
+        "actuator": "brush",
+        "speed_cm_s": 10,
+        "stroke_cm": 6,
+        "strokes": 2,
+        "pause_ms": 100,
+        "direction": "alternate",
+        "accel_cm_s2": 60,
+    }
+)
+PROG = program(
+    [
+        {"duration_ms": 200, "kind": "rest"},
+        {"duration_ms": SEG["duration_ms"], "kind": "brush", "segments": [{**SEG}]},
+        {"duration_ms": 200, "kind": "rest"},
+    ]
+)
+
+
+def to_cm(cfg: BrushConfig, duty_ns: int) -> float:
+    """Position along the travel for a duty cycle: the datasheet mapping restated here
+    (pulse -> angle -> arc length from min_angle_deg)."""
+    span = cfg.pulse_max_us - cfg.pulse_min_us
+    angle = (duty_ns / 1000 - cfg.pulse_min_us) / span * cfg.servo_range_deg
+    return math.radians(angle - cfg.min_angle_deg) * cfg.radius_cm
+
+
+def park_cm(cfg: BrushConfig) -> float:
+    """Where the park write puts the arm (the park pulse, rounded to whole ns)."""
+    span = cfg.pulse_max_us - cfg.pulse_min_us
+    pulse = cfg.pulse_min_us + cfg.park_angle_deg / cfg.servo_range_deg * span
+    return to_cm(cfg, round(pulse * 1000))
+
+
+def duty_step_cm(cfg: BrushConfig) -> float:
+    """Skin distance of one 1 ns duty step: each written position is rounded to it."""
+    return (
+        math.radians(cfg.servo_range_deg / ((cfg.pulse_max_us - cfg.pulse_min_us) * 1000))
+        * cfg.radius_cm
+    )
+
+
+def positions(trace, cfg: BrushConfig, t0: int) -> list[tuple[float, float]]:
+    """(ms since ``t0``, position cm) of every duty write to the brush."""
+    return [
+        ((r.t_ns - t0) / 1e6, to_cm(cfg, r.value)) for r in trace.select("brush", "duty_cycle_ns")
+    ]
+
+
+def held(pts: list[tuple[float, float]], t_ms: float) -> float:
+    """The position last written at or before ``t_ms``."""
+    return [p for t, p in pts if t <= t_ms][-1]
+
+
+def worst_step(
+    pts: list[tuple[float, float]], speed_cm_s: float, slack_ms: float
+) -> tuple[float, float]:
+    """The largest step between consecutive writes, and how far it went beyond what
+    ``speed_cm_s`` allows in the time between them (<= 0: within the speed).
+
+    A write lands after its tick's deadline by however late the loop woke (plus the
+    render): the deadlines of two writes can be up to that much further apart than the
+    writes themselves, so ``slack_ms`` is the loop's own measured worst lateness."""
+    big, over = 0.0, -math.inf
+    for (ta, pa), (tb, pb) in itertools.pairwise(pts):
+        step = abs(pb - pa)
+        big = max(big, step)
+        over = max(over, step - speed_cm_s * (tb - ta + slack_ms) / 1000)
+    return big, over
+
+
+def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
+    with running_engine(tmp_path) as (rt, c):
+        c.call("arm", program=PROG, session_id="approach")
+        c.call("start")
+        t0 = wait_for_event(rt, "started")["t0_ns"]
+        wait_for_event(rt, "stopped", timeout=15, reason="completed")
+        timing = wait_for_event(rt, "timing", session_id="approach")
+        trace, cfg = rt.hw.sim.trace, rt.hw.wiring.brush_by_name("brush")
+    seg = Program.model_validate(PROG).steps[1].segments[0]
+    # How much later than its deadline a write may land: the loop's measured worst wake-up
+    # lateness plus the render and write themselves. On a quiet machine well under a tick.
+    slack = timing["max_us"] / 1000 + RENDER_MS
+    pts = positions(trace, cfg, t0)
+    park = park_cm(cfg)
+    strokes_at = seg.start_ms + seg.lead_in_ms
+    retreat_at = seg.end_ms - seg.lead_out_ms
+
+    # before the segment: parked; it leaves park only once the segment has begun
+    assert held(pts, seg.start_ms - 1) == park
+    assert all(t >= seg.start_ms for t, p in pts if t > 0 and p != park)
+
+    # lead-in: from the last park write to the first stroke's start, every step within
+    # the approach speed, and a real ramp (many writes, not one jump)
+    approach = [(t, p) for t, p in pts if t < strokes_at]
+    approach = [(seg.start_ms, park)] + [(t, p) for t, p in approach if t >= seg.start_ms]
+    big, over = worst_step(approach, cfg.approach_speed_cm_s, slack)
+    assert over <= 2 * duty_step_cm(cfg), (big, over)
+    assert len(approach) > seg.lead_in_ms / 2
+    first = held(pts, strokes_at - 0.5 + slack)
+    assert abs(first - (cfg.travel_cm - seg.stroke_cm) / 2) < 1e-3  # at the stroke start
+
+    # lead-out: from the last stroke's end back to park within the segment, same bound
+    retreat = [(t, p) for t, p in pts if retreat_at - 1 <= t <= seg.end_ms + 2 + slack]
+    big_out, over_out = worst_step(retreat, cfg.approach_speed_cm_s, slack)
+    assert over_out <= 2 * duty_step_cm(cfg), (big_out, over_out)
+    assert held(pts, seg.end_ms + 2 + slack) == park
+    assert abs(held(pts, seg.end_ms - 1 + slack) - park) < 1e-3  # home before the segment ends
+
+    # nowhere in the segment does the arm move faster than the device allows
+    inside = [(t, p) for t, p in pts if seg.start_ms - 1 <= t <= seg.end_ms + 2 + slack]
+    assert worst_step(inside, cfg.max_speed_cm_s, slack)[1] <= 2 * duty_step_cm(cfg)
+
+
+def test_a_stop_mid_approach_parks_within_one_tick(tmp_path):
+    with running_engine(tmp_path) as (rt, c):
+        c.call("arm", program=PROG, session_id="stop")
+        c.call("start")
+        t0 = wait_for_event(rt, "started")["t0_ns"]
+        seg = Program.model_validate(PROG).steps[1].segments[0]
+        # stop a third of the way into the lead-in: the arm is between park and the skin
+        time.sleep((seg.start_ms + seg.lead_in_ms / 3) / 1000 - (time.monotonic_ns() - t0) / 1e9)
+        trigger = time.monotonic_ns()
+        assert c.call("stop", reason="api", by="test")["stopped"] is True
+        wait_for_event(rt, "stopped", reason="api")
+        trace, cfg = rt.hw.sim.trace, rt.hw.wiring.brush_by_name("brush")
+    pts = positions(trace, cfg, trigger)
+    park = park_cm(cfg)
+    before = [p for t, p in pts if t < 0]
+    assert park < before[-1] < (cfg.travel_cm - seg.stroke_cm) / 2, "not mid-approach"
+    after = [(t, p) for t, p in pts if t >= 0]
+    park_at = next(t for t, p in after if p == park)
+    assert park_at <= ONE_TICK_NS / 1e6  # parked in one write, no ramp
+    assert all(p == park for t, p in after if t >= park_at)  # and stays parked

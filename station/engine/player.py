@@ -13,6 +13,14 @@ to park, so the arm never slews onto or off the skin in one write while playing.
 are not the player's business: the engine parks every brush in one write
 (``HardwareSet.all_off``), never waiting for a ramp.
 
+A brush that is parked while its path is away from park (a resume after pause parked it
+mid-stroke; any program that starts mid-segment) does not jump onto the path: it *catches
+up*, moving from where it is toward the rendered setpoint by at most the brush's
+``approach_speed_cm_s`` (or the segment's own speed when that is higher, so it can always
+close the gap) times the program time since the last tick, and follows the path again
+exactly once it is within one such step. A brush that starts a segment from park is
+already on its path (the lead-in begins at park), so the normal lead-in is unchanged.
+
 Called only from the engine's loop thread with the hardware lock held. Exceptions from
 the hardware propagate: the engine turns them into a fault stop.
 """
@@ -41,7 +49,8 @@ MIN_RAMP_MS = 20
 class _Step:
     amp: list[tuple[int, AmplitudeSegment]] = field(default_factory=list)
     taps: list[tuple[int, TapSegment]] = field(default_factory=list)
-    brush: list[tuple[int, BrushPath]] = field(default_factory=list)
+    # (brush slot, its path, catch-up speed in cm/s: see ``Player._catch_up``)
+    brush: list[tuple[int, BrushPath, float]] = field(default_factory=list)
     idle_brushes: tuple[int, ...] = ()  # brush slots this step leaves parked
 
 
@@ -138,14 +147,19 @@ class Player:
                     s.taps.append((hslot[seg.actuator], seg))
                 else:
                     b = bslot[seg.actuator]
-                    s.brush.append((b, plan_brush(seg, self._brush[b])))
-            used = {b for b, _ in s.brush}
+                    path = plan_brush(seg, self._brush[b])
+                    chase = max(self._brush[b].config.approach_speed_cm_s, seg.speed_cm_s)
+                    s.brush.append((b, path, chase))
+            used = {b for b, _, _ in s.brush}
             s.idle_brushes = tuple(b for b in range(len(self.brush_names)) if b not in used)
             self._steps.append(s)
         nh, nb = len(self._hap), len(self._brush)
         self._target = [0.0] * nh
         self._last_code = [0] * nh  # start_all leaves RTP at 0
         self._brush_pos: list[float | None] = [None] * nb  # None = parked
+        self._park_cm = [br.config.park_cm for br in self._brush]
+        # False from a park until the arm has caught up with its rendered path again
+        self._on_path = [False] * nb
         self._peak = [0] * nh
         self._taps = [0] * nh
         self._strokes = [0] * nb
@@ -175,7 +189,7 @@ class Player:
                 {"actuator": self.hap_names[i], "peak_level": round(self._peak[i] / 255, 4),
                  "taps": self._taps[i], "strokes": 0}
             )  # fmt: skip
-        for i in sorted({i for i, _ in step.brush}):
+        for i in sorted({i for i, _, _ in step.brush}):
             out.append(
                 {"actuator": self.brush_names[i], "peak_level": 0.0, "taps": 0,
                  "strokes": self._strokes[i]}
@@ -234,22 +248,42 @@ class Player:
                 # but writing RTP 0 would cut the effect short.
                 if last[slot] != 0:
                     last[slot] = UNKNOWN
-        for b, path in step.brush:
+        for b, path, chase in step.brush:
             st = brush_position(path, t_ms)
             self._strokes[b] = st.strokes_done
-            self._move_brush(b, st.position_cm)
+            pos = st.position_cm
+            if pos is not None and not self._on_path[b]:
+                pos = self._catch_up(b, pos, chase * (t_ms - prev) / 1000.0)
+            self._move_brush(b, pos)
         for b in step.idle_brushes:
             self._move_brush(b, None)
         self.prev_t_ms = t_ms
 
+    def _catch_up(self, b: int, target_cm: float, max_step_cm: float) -> float:
+        """Where brush ``b`` goes this tick while it is off its path: ``target_cm`` when
+        that is within ``max_step_cm`` of where the arm is (it is back on the path from
+        now on), else one ``max_step_cm`` toward it. The arm starts from park (or from its
+        last catch-up point), so it stays between park and the path: it never overshoots,
+        and once the path moves no faster than the step allows the gap can only shrink
+        (the lead-out, at the latest, brings the path back to the arm)."""
+        cur = self._brush_pos[b]
+        here = self._park_cm[b] if cur is None else cur
+        gap = target_cm - here
+        if -max_step_cm <= gap <= max_step_cm:
+            self._on_path[b] = True
+            return target_cm
+        return here + max_step_cm if gap > 0 else here - max_step_cm
+
     def _move_brush(self, b: int, pos: float | None) -> None:
         """One duty write when the setpoint changed. ``None`` parks in one write: the
         render only asks for it once the lead-out has brought the arm back to park, and
-        pause/idle parking is a stop-like path (stop always wins over smoothness)."""
+        pause/idle parking is a stop-like path (stop always wins over smoothness). After
+        a park the arm must catch up with its path again (``_catch_up``)."""
         if pos == self._brush_pos[b]:
             return
         if pos is None:
             self._brush[b].park()
+            self._on_path[b] = False
         else:
             self._brush[b].set_path_cm(pos)
         self._brush_pos[b] = pos
@@ -271,5 +305,7 @@ class Player:
 
     def resume_at(self, t_ms: float) -> None:
         """Ramp every amplitude back in over ``resume_ramp_ms`` from program time
-        ``t_ms``: resuming must not jump to the level the program had reached."""
+        ``t_ms``: resuming must not jump to the level the program had reached. Brushes
+        need nothing here: ``silence`` parked them, so each catches up with its path at
+        no more than its approach speed (``_catch_up``)."""
         self._ramp_from_ms = t_ms

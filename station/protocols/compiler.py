@@ -126,8 +126,10 @@ def compile_program(
             [
                 Problem(
                     "caps.max_session_minutes",
-                    f"level '{chosen.name}' lasts {t / 60000:.2f} min with these settings, "
-                    "above the cap; choose a faster brushing speed or a shorter level",
+                    f"level '{chosen.name}' lasts {t / 60000:.2f} min ({t / 1000:.0f} s) "
+                    "with these settings, the brush's moves onto and off the skin included, "
+                    f"above caps.max_session_minutes ({protocol.caps.max_session_minutes:g} "
+                    "min); choose a faster brushing speed or a shorter level",
                     protocol.caps.max_session_minutes,
                     True,
                 )

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from station.errors import ConfigError, Problem, parse_toml_text, problems_from_validation
 from station.protocols.effects import effect
 from station.protocols.model import BrushStep, Protocol, TapStep, VibrateStep
-from station.protocols.timing import level_duration_s
+from station.protocols.timing import level_timing
 from station.wiring import WiringConfig
 
 MAX_BYTES = 256 * 1024
@@ -54,9 +54,11 @@ def parse_text(raw: bytes | str, *, fmt: Format, source: str) -> dict[str, Any]:
     return data
 
 
-def cross_check(p: Protocol) -> list[Problem]:
+def cross_check(p: Protocol, wiring: WiringConfig | None = None) -> list[Problem]:
     """Rules that span fields: every value within the protocol's own caps, unique names,
-    steps only on permitted body sites (opposite rule), rankable ladders with item ids."""
+    steps only on permitted body sites (opposite rule), rankable ladders with item ids.
+    A level's length counts the brush's moves onto and off the skin: exact on
+    ``wiring``'s brushes, a conservative allowance without (``timing.level_timing``)."""
     problems: list[Problem] = []
     caps = p.caps
     for i, site in enumerate(p.avoid_sites):
@@ -82,18 +84,27 @@ def cross_check(p: Protocol) -> list[Problem]:
                 problems.append(
                     Problem(f"{vp}.id", "required: the patient's ranking names items by id")
                 )
-            total_s = level_duration_s(level)
-            if total_s > caps.max_session_minutes * 60:
-                problems.append(
-                    Problem(
-                        vp,
-                        f"lasts {total_s / 60:.1f} min, above caps.max_session_minutes "
-                        f"({caps.max_session_minutes:g}); shorten the steps or raise the cap",
-                    )
-                )
+            timing = level_timing(level, wiring=wiring)
+            if timing.total_s > caps.max_session_minutes * 60:
+                problems.append(Problem(vp, _too_long(level.name, timing, caps)))
             for si, step in enumerate(level.steps):
                 problems += _step_problems(p, step, f"{vp}.steps[{si}]")
     return problems
+
+
+def _too_long(name: str, timing: Any, caps: Any) -> str:
+    """What the clinician reads when a level is longer than the session cap: the level,
+    its estimated length with the brush lead times in it, and the cap."""
+    text = f"level '{name}' lasts about {timing.total_s / 60:.2f} min ({timing.total_s:.0f} s)"
+    if timing.lead_s:
+        basis = "" if timing.exact_leads else " (allowance; exact with the station's wiring)"
+        text += (
+            f", including {timing.lead_s:.1f} s for the brush to move onto and off the skin{basis}"
+        )
+    return (
+        f"{text}, above caps.max_session_minutes ({caps.max_session_minutes:g} min); "
+        "shorten the steps or raise the cap"
+    )
 
 
 def _step_problems(p: Protocol, step: object, sp: str) -> list[Problem]:
@@ -224,7 +235,7 @@ def validate_data(
         protocol = Protocol.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, problems_from_validation(exc, data)) from None
-    problems = cross_check(protocol)
+    problems = cross_check(protocol, wiring)
     if wiring is not None:
         problems += check_against_wiring(protocol, wiring)
     if problems:

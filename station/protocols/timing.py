@@ -1,15 +1,37 @@
 """How long steps take, shared by validation (session-length caps) and the compiler so
-that a protocol that validates is one that compiles within the same caps."""
+that a protocol that validates is one that compiles within the same caps.
+
+A brush step lasts its strokes *plus* the timed moves from park onto the skin and back
+(the lead-in and lead-out the compiler puts inside the segment, 1-2 s each on the default
+brush). With the station's wiring at hand those are the exact lead times the compiler
+will lay out; without it (validating a file on its own) a conservative allowance is
+counted instead, so a level shown and accepted within ``max_session_minutes`` is not
+refused later by the compiler's cap check for want of them.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+from station.engine.render import approach_move, lead_times_ms
 from station.protocols.model import BrushStep, Level, RateStep
+from station.wiring import BrushConfig, WiringConfig
 
 # Assumed when no wiring is at hand (validation without a config): the default brush's
 # max_accel_cm_s2. The compiler always uses the wiring's own value.
 DEFAULT_ACCEL_CM_S2 = 60.0
+
+# The lead-time allowance without a wiring. Assumption (documented for the clinician's
+# view too): a brush like the default one, parked 20 degrees before a 50..130 degree
+# travel on an 8 cm arm, i.e. park is 15.4 cm from the far end of the travel, approached
+# at 10 cm/s. Each of the lead-in and lead-out is counted as the move over
+# ASSUMED_LEAD_PATH_CM (more than park to the *far* end, whatever the stroke), so on
+# such a brush the allowance is never below the exact lead times. A brush with a longer
+# path or a slower approach_speed_cm_s: validate with the wiring (exact times); the
+# compiler's cap check stays the last word either way.
+ASSUMED_LEAD_PATH_CM = 16.0
+ASSUMED_APPROACH_SPEED_CM_S = 10.0
 
 
 def stroke_time_s(stroke_cm: float, speed_cm_s: float, accel_cm_s2: float) -> float:
@@ -36,11 +58,71 @@ def step_duration_s(
     return float(step.duration_s)  # type: ignore[attr-defined]
 
 
-def level_duration_s(
-    level: Level, *, speed_cm_s: float | None = None, accel_cm_s2: float = DEFAULT_ACCEL_CM_S2
-) -> float:
-    total = 0.0
+def brush_lead_ms(step: BrushStep, brush: BrushConfig | None = None) -> int:
+    """Lead-in + lead-out of ``step`` in whole ms: exact on ``brush`` (as the compiler
+    computes them), or the conservative allowance above when the brush is unknown."""
+    if brush is None:
+        one = approach_move(distance_cm=ASSUMED_LEAD_PATH_CM,
+                            speed_cm_s=ASSUMED_APPROACH_SPEED_CM_S,
+                            accel_cm_s2=DEFAULT_ACCEL_CM_S2).duration_ms  # fmt: skip
+        return 2 * math.ceil(one)
+    lead_in, lead_out = lead_times_ms(
+        stroke_cm=step.stroke_cm,
+        strokes=step.strokes,
+        direction=step.direction,
+        travel_cm=brush.travel_cm,
+        park_cm=brush.park_cm,
+        approach_speed_cm_s=brush.approach_speed_cm_s,
+        accel_cm_s2=brush.max_accel_cm_s2,
+    )
+    return lead_in + lead_out
+
+
+@dataclass(frozen=True, slots=True)
+class LevelTiming:
+    """A level's estimated length and how much of it is brush lead-in/lead-out."""
+
+    total_s: float
+    lead_s: float
+    exact_leads: bool  # False: the no-wiring allowance was counted for some brush step
+
+
+def level_timing(
+    level: Level,
+    *,
+    speed_cm_s: float | None = None,
+    accel_cm_s2: float = DEFAULT_ACCEL_CM_S2,
+    wiring: WiringConfig | None = None,
+) -> LevelTiming:
+    """The level's length as the compiler will lay it out: whole ms per step like the
+    compiler, brush steps with their lead times (see ``brush_lead_ms``) and, when the
+    brush is in ``wiring``, its own acceleration."""
+    brushes = {b.name: b for b in wiring.brush} if wiring is not None else {}
+    total_ms = lead_ms = 0
+    exact = True
     for step in level.steps:
-        speed = speed_cm_s if isinstance(step, BrushStep) and step.patient_speed else None
-        total += step_duration_s(step, speed_cm_s=speed, accel_cm_s2=accel_cm_s2)
-    return total
+        if isinstance(step, BrushStep):
+            brush = brushes.get(step.actuator)
+            exact = exact and brush is not None
+            speed = (speed_cm_s if step.patient_speed else None) or step.speed_cm_s
+            accel = brush.max_accel_cm_s2 if brush is not None else accel_cm_s2
+            lead = brush_lead_ms(step, brush)
+            seconds = brush_duration_s(step, speed, accel)
+            total_ms += lead + max(1, math.ceil(seconds * 1000))
+            lead_ms += lead
+        else:
+            total_ms += max(1, round(step_duration_s(step) * 1000))
+    return LevelTiming(total_ms / 1000, lead_ms / 1000, exact)
+
+
+def level_duration_s(
+    level: Level,
+    *,
+    speed_cm_s: float | None = None,
+    accel_cm_s2: float = DEFAULT_ACCEL_CM_S2,
+    wiring: WiringConfig | None = None,
+) -> float:
+    """Seconds the level lasts, brush lead-in/out included (``level_timing``)."""
+    return level_timing(
+        level, speed_cm_s=speed_cm_s, accel_cm_s2=accel_cm_s2, wiring=wiring
+    ).total_s

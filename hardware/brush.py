@@ -71,8 +71,10 @@ class BrushArm:
     # -- kinematics ---------------------------------------------------------------------
     def angle_for_position(self, position_cm: float) -> float:
         """Servo angle (degrees) for a position on the skin; ValueError outside the travel."""
-        position = self._check_position(position_cm)
-        return self.config.min_angle_deg + math.degrees(position / self.config.radius_cm)
+        return self._angle_at(self._check_position(position_cm))
+
+    def _angle_at(self, position_cm: float) -> float:
+        return self.config.min_angle_deg + math.degrees(position_cm / self.config.radius_cm)
 
     def position_for_angle(self, angle_deg: float) -> float:
         """Position along the skin for a servo angle (negative or beyond travel off the skin)."""
@@ -156,7 +158,7 @@ class BrushArm:
         retreat run along that stretch; beyond the park angle or past the far end of the
         travel is refused (ValueError), as in ``set_position_cm``."""
         position = float(position_cm)
-        park = self.position_for_angle(self.config.park_angle_deg)
+        park = self.config.park_cm
         lo, hi = min(0.0, park), max(self.travel_cm, park)
         tol = POSITION_TOLERANCE_CM
         if not (math.isfinite(position) and lo - tol <= position <= hi + tol):
@@ -166,7 +168,7 @@ class BrushArm:
                 f"through the travel 0..{self.travel_cm:.3f} cm); recalibrate or recompile"
             )
         position = min(max(position, lo), hi)
-        self._move(self.config.min_angle_deg + math.degrees(position / self.config.radius_cm))
+        self._move(self._angle_at(position))
 
     def set_angle_deg(self, angle_deg: float) -> None:
         """Move to an angle inside the calibrated travel (for calibration tools)."""

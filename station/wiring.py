@@ -8,6 +8,7 @@ value and the fix, before any pin is touched.
 
 from __future__ import annotations
 
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -136,16 +137,12 @@ class BrushConfig(_Strict):
     @property
     def travel_cm(self) -> float:
         """Arc length of the calibrated travel along the skin."""
-        import math
-
         return math.radians(self.max_angle_deg - self.min_angle_deg) * self.radius_cm
 
     @property
     def park_cm(self) -> float:
         """The park angle in the travel's skin coordinates: below 0 (or beyond travel_cm)
         when the brush parks off the skin, so the approach from park is a distance."""
-        import math
-
         return math.radians(self.park_angle_deg - self.min_angle_deg) * self.radius_cm
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from station.engine.render import lead_times_ms
 from station.errors import ConfigError, Problem
 from station.program import (
     AmplitudeSegment,
@@ -42,7 +41,7 @@ from station.protocols.model import (
     VibrateStep,
 )
 from station.protocols.settings import PatientSettings, check_ranking
-from station.protocols.timing import brush_duration_s
+from station.protocols.timing import brush_duration_s, exact_leads_ms
 from station.wiring import WiringConfig
 
 DEFAULT_LABELS = {
@@ -319,15 +318,7 @@ class _Builder:
         seconds = brush_duration_s(step, speed, accel)
         # The timed moves park -> first stroke and last stroke -> park lie inside the
         # segment, so the step's duration is what the brush really takes.
-        lead_in, lead_out = lead_times_ms(
-            stroke_cm=step.stroke_cm,
-            strokes=step.strokes,
-            direction=step.direction,
-            travel_cm=b.travel_cm,
-            park_cm=b.park_cm,
-            approach_speed_cm_s=b.approach_speed_cm_s,
-            accel_cm_s2=accel,
-        )
+        lead_in, lead_out = exact_leads_ms(step, b)
         return BrushSegment(
             actuator=b.name,
             start_ms=start,

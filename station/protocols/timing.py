@@ -58,15 +58,10 @@ def step_duration_s(
     return float(step.duration_s)  # type: ignore[attr-defined]
 
 
-def brush_lead_ms(step: BrushStep, brush: BrushConfig | None = None) -> int:
-    """Lead-in + lead-out of ``step`` in whole ms: exact on ``brush`` (as the compiler
-    computes them), or the conservative allowance above when the brush is unknown."""
-    if brush is None:
-        one = approach_move(distance_cm=ASSUMED_LEAD_PATH_CM,
-                            speed_cm_s=ASSUMED_APPROACH_SPEED_CM_S,
-                            accel_cm_s2=DEFAULT_ACCEL_CM_S2).duration_ms  # fmt: skip
-        return 2 * math.ceil(one)
-    lead_in, lead_out = lead_times_ms(
+def exact_leads_ms(step: BrushStep, brush: BrushConfig) -> tuple[int, int]:
+    """Lead-in and lead-out of ``step`` on ``brush`` in whole ms, exactly as the compiler
+    lays them out (the brush's own acceleration and approach speed)."""
+    return lead_times_ms(
         stroke_cm=step.stroke_cm,
         strokes=step.strokes,
         direction=step.direction,
@@ -75,7 +70,17 @@ def brush_lead_ms(step: BrushStep, brush: BrushConfig | None = None) -> int:
         approach_speed_cm_s=brush.approach_speed_cm_s,
         accel_cm_s2=brush.max_accel_cm_s2,
     )
-    return lead_in + lead_out
+
+
+def brush_lead_ms(step: BrushStep, brush: BrushConfig | None = None) -> int:
+    """Lead-in + lead-out of ``step`` in whole ms: exact on ``brush``, or the conservative
+    allowance above when the brush is unknown."""
+    if brush is None:
+        one = approach_move(distance_cm=ASSUMED_LEAD_PATH_CM,
+                            speed_cm_s=ASSUMED_APPROACH_SPEED_CM_S,
+                            accel_cm_s2=DEFAULT_ACCEL_CM_S2).duration_ms  # fmt: skip
+        return 2 * math.ceil(one)
+    return sum(exact_leads_ms(step, brush))
 
 
 @dataclass(frozen=True, slots=True)

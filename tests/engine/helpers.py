@@ -68,6 +68,15 @@ def with_leads(seg: dict[str, Any], *, strokes_ms_extra: int = 0) -> dict[str, A
     return {**seg, "lead_in_ms": lead_in, "lead_out_ms": lead_out, "duration_ms": duration}
 
 
+def alternating_strokes(strokes: int) -> dict[str, Any]:
+    """The brush tests' segment: 6 cm strokes at 10 cm/s (the default approach speed),
+    alternating, 100 ms apart, with the default wiring's lead-in and lead-out."""
+    return with_leads(
+        {"type": "brush", "actuator": "brush", "speed_cm_s": 10, "stroke_cm": 6,
+         "strokes": strokes, "pause_ms": 100, "direction": "alternate", "accel_cm_s2": 60}
+    )  # fmt: skip
+
+
 def steady(actuator: str = "forearm", ms: int = 5000, level: float = 0.5) -> dict[str, Any]:
     return program(
         [

@@ -4,29 +4,15 @@ with the real engine playing a program on the real simulator backend."""
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 
 from station.program import Program
-from station.wiring import BrushConfig
-from tests.engine.helpers import program, running_engine, wait_for_event, with_leads
+from tests.engine.brushtrace import RENDER_MS, duty_step_cm, held, park_cm, positions, worst_step
+from tests.engine.helpers import alternating_strokes, program, running_engine, wait_for_event
 
 ONE_TICK_NS = 2_000_000  # one 1 kHz period plus the write itself, as in test_stops
-RENDER_MS = 0.5  # from a wake-up to its duty write landing, generously
 
-SEG = with_leads(
-    {
-        "type": "brush",
-        "actuator": "brush",
-        "speed_cm_s": 10,
-        "stroke_cm": 6,
-        "strokes": 2,
-        "pause_ms": 100,
-        "direction": "alternate",
-        "accel_cm_s2": 60,
-    }
-)
+SEG = alternating_strokes(2)
 PROG = program(
     [
         {"duration_ms": 200, "kind": "rest"},
@@ -34,58 +20,6 @@ PROG = program(
         {"duration_ms": 200, "kind": "rest"},
     ]
 )
-
-
-def to_cm(cfg: BrushConfig, duty_ns: int) -> float:
-    """Position along the travel for a duty cycle: the datasheet mapping restated here
-    (pulse -> angle -> arc length from min_angle_deg)."""
-    span = cfg.pulse_max_us - cfg.pulse_min_us
-    angle = (duty_ns / 1000 - cfg.pulse_min_us) / span * cfg.servo_range_deg
-    return math.radians(angle - cfg.min_angle_deg) * cfg.radius_cm
-
-
-def park_cm(cfg: BrushConfig) -> float:
-    """Where the park write puts the arm (the park pulse, rounded to whole ns)."""
-    span = cfg.pulse_max_us - cfg.pulse_min_us
-    pulse = cfg.pulse_min_us + cfg.park_angle_deg / cfg.servo_range_deg * span
-    return to_cm(cfg, round(pulse * 1000))
-
-
-def duty_step_cm(cfg: BrushConfig) -> float:
-    """Skin distance of one 1 ns duty step: each written position is rounded to it."""
-    return (
-        math.radians(cfg.servo_range_deg / ((cfg.pulse_max_us - cfg.pulse_min_us) * 1000))
-        * cfg.radius_cm
-    )
-
-
-def positions(trace, cfg: BrushConfig, t0: int) -> list[tuple[float, float]]:
-    """(ms since ``t0``, position cm) of every duty write to the brush."""
-    return [
-        ((r.t_ns - t0) / 1e6, to_cm(cfg, r.value)) for r in trace.select("brush", "duty_cycle_ns")
-    ]
-
-
-def held(pts: list[tuple[float, float]], t_ms: float) -> float:
-    """The position last written at or before ``t_ms``."""
-    return [p for t, p in pts if t <= t_ms][-1]
-
-
-def worst_step(
-    pts: list[tuple[float, float]], speed_cm_s: float, slack_ms: float
-) -> tuple[float, float]:
-    """The largest step between consecutive writes, and how far it went beyond what
-    ``speed_cm_s`` allows in the time between them (<= 0: within the speed).
-
-    A write lands after its tick's deadline by however late the loop woke (plus the
-    render): the deadlines of two writes can be up to that much further apart than the
-    writes themselves, so ``slack_ms`` is the loop's own measured worst lateness."""
-    big, over = 0.0, -math.inf
-    for (ta, pa), (tb, pb) in itertools.pairwise(pts):
-        step = abs(pb - pa)
-        big = max(big, step)
-        over = max(over, step - speed_cm_s * (tb - ta + slack_ms) / 1000)
-    return big, over
 
 
 def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):

@@ -15,29 +15,12 @@ from station.engine.player import Player
 from station.engine.render import brush_position
 from station.program import Program
 from station.wiring import load_wiring
-from tests.engine.helpers import program, running_engine, wait_for_event, with_leads
-from tests.engine.test_brush_approach import (
-    RENDER_MS,
-    duty_step_cm,
-    park_cm,
-    positions,
-    worst_step,
-)
+from tests.engine.brushtrace import RENDER_MS, duty_step_cm, park_cm, positions, worst_step
+from tests.engine.helpers import alternating_strokes, program, running_engine, wait_for_event
 
 # Speed equal to the approach speed of the default wiring, so every move after resume,
 # catching up or following, must keep within the approach speed.
-SEG = with_leads(
-    {
-        "type": "brush",
-        "actuator": "brush",
-        "speed_cm_s": 10,
-        "stroke_cm": 6,
-        "strokes": 3,
-        "pause_ms": 100,
-        "direction": "alternate",
-        "accel_cm_s2": 60,
-    }
-)
+SEG = alternating_strokes(3)
 PROG = program(
     [
         {"duration_ms": 100, "kind": "rest"},

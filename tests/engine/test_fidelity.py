@@ -12,25 +12,14 @@ import math
 from station.engine.render import amplitude_level, brush_profile, rtp_code, tap_times
 from station.program import Program
 from tests.engine.helpers import (
+    alternating_strokes,
     held_value,
     program,
     running_engine,
     wait_for_event,
-    with_leads,
 )
 
-BRUSH = with_leads(
-    {
-        "type": "brush",
-        "actuator": "brush",
-        "speed_cm_s": 10,
-        "stroke_cm": 6,
-        "strokes": 2,
-        "pause_ms": 100,
-        "direction": "alternate",
-        "accel_cm_s2": 60,
-    }
-)
+BRUSH = alternating_strokes(2)
 PROG = program(
     [
         {

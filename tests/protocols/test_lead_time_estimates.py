@@ -9,13 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.engine.render import lead_times_ms
 from station.errors import ConfigError
 from station.protocols.compiler import compile_program
 from station.protocols.library import builtin_paths
 from station.protocols.load import load_file, validate_data
 from station.protocols.model import BrushStep, Protocol
-from station.protocols.timing import brush_duration_s, brush_lead_ms, level_timing
+from station.protocols.timing import (
+    brush_duration_s,
+    brush_lead_ms,
+    exact_leads_ms,
+    level_timing,
+)
 from tests.protocols.conftest import BASE
 
 
@@ -80,17 +84,9 @@ def test_allowance_covers_the_exact_leads_on_the_default_brush(wiring, direction
     allowance = brush_lead_ms(BrushStep(kind="brush", actuator="x", speed_cm_s=3,
                                         stroke_cm=1, strokes=1))  # fmt: skip
     for tenth in range(1, int(brush.travel_cm * 10) + 1):
-        exact = sum(
-            lead_times_ms(
-                stroke_cm=tenth / 10,
-                strokes=strokes,
-                direction=direction,
-                travel_cm=brush.travel_cm,
-                park_cm=brush.park_cm,
-                approach_speed_cm_s=brush.approach_speed_cm_s,
-                accel_cm_s2=brush.max_accel_cm_s2,
-            )
-        )
+        step = BrushStep(kind="brush", actuator="brush", speed_cm_s=3, stroke_cm=tenth / 10,
+                         strokes=strokes, direction=direction)  # fmt: skip
+        exact = sum(exact_leads_ms(step, brush))
         assert exact <= allowance, (tenth / 10, exact, allowance)
         assert exact > 0
 

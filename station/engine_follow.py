@@ -129,7 +129,13 @@ class EngineFollower:
             self.recorder.final(
                 current.id, "aborted", "the engine no longer runs the session", "engine"
             )
-        elif current is not None and status.get("state") in LIVE_ENGINE_STATES:
+        elif (
+            current is not None
+            and status.get("state") in LIVE_ENGINE_STATES
+            and str(engine_sid) == str(current.id)
+        ):
+            # Only the session the engine plays: ``status`` was read before the replay,
+            # which may have ended that session and armed the next one since.
             self.recorder.record("state", current.id, {"state": status.get("state")})
         self.arm_next(force=engine_sid != getattr(self.store.current_session(), "id", None))
         self.reminders.check()

@@ -12,7 +12,7 @@ import pytest
 from hardware.backend import open_hardware
 from hardware.selftest import run_selftest
 from station.wiring import load_wiring
-from tests.engine.test_brush_approach import duty_step_cm, park_cm, to_cm
+from tests.engine.brushtrace import duty_step_cm, park_cm, to_cm
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from station.coordinator import Coordinator
 from station.engine_link import EngineLink
 from station.protocols import library
+from station.status_text import engine_fields
 from station.storage import Store
 from station.wiring import load_wiring
 from tests.web.conftest import (
@@ -143,6 +144,19 @@ def test_app_restart_while_playing_keeps_program_and_record(tmp_path, engine) ->
         assert len(s.steps) == s.planned_steps and all(st.finished_at for st in s.steps)
     finally:
         second.close()
+
+
+def test_a_status_read_before_the_replay_never_starts_the_next_session(coord, engine) -> None:
+    """On reconnect the status is read, then the missed events are replayed. If the replay
+    ended the playing session (and armed the next), the status still says "running" for
+    the old one: the freshly armed session must not be recorded as started."""
+    armed = coord.store.current_session()
+    assert armed is not None and armed.state == "armed"
+    status = engine_fields(engine_call(engine, "status"))
+    stale = {**status, "state": "running", "session_id": armed.id - 1}
+    coord._on_connect(stale)
+    assert coord.store.get_session(armed.id).state != "running"
+    assert all(s["state"] != "running" for s in coord.list_sessions(limit=20))
 
 
 def test_pause_resume_and_estop_reset(app, patient, coord, engine) -> None:

@@ -20,6 +20,11 @@ per step at 8 cm, a handful of positions over the calibrated travel. See
 Safety: a target outside the calibrated travel is refused (ValueError naming the value
 and the range), never clamped silently; ``off()`` parks the brush off the skin and then
 stops the pulses, and never raises.
+
+Pacing: the servo takes one pulse width per PWM frame (20 ms at 50 Hz), so moves go
+through ``hardware.pwm.DutyPacer``: at most one duty write per frame, the newest setpoint
+winning, and the last one always written (on the next call, ``flush()`` or the pacer's
+flusher at the frame boundary). ``park()`` bypasses the pacer: every stop writes at once.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 
-from hardware.pwm import PWMChannel, period_ns_for
+from hardware.pwm import DutyPacer, PWMChannel, period_ns_for
 from station.wiring import BrushConfig
 
 # Float arithmetic in a ramp may end at travel_cm + 1e-12; anything within this counts as
@@ -45,12 +52,20 @@ class BrushArm:
     """
 
     def __init__(
-        self, *, config: BrushConfig, pwm: PWMChannel, detach_delay_s: float = 0.0
+        self,
+        *,
+        config: BrushConfig,
+        pwm: PWMChannel,
+        detach_delay_s: float = 0.0,
+        clock: Callable[[], int] = time.monotonic_ns,
+        background_flush: bool = True,
     ) -> None:
         """``detach_delay_s``: how long ``off()`` keeps the park pulse going before it
         detaches, so the servo can actually swing off the skin (a servo without pulses
         goes limp where it is). 0 detaches at once; the delay runs on a timer thread and
-        never blocks the caller."""
+        never blocks the caller. ``clock`` (monotonic ns) paces the duty writes, one per
+        PWM frame; ``background_flush`` lets the pacer write a move's last setpoint at its
+        frame boundary when no further call comes (tests turn it off and call ``flush``)."""
         expected = period_ns_for(config.frequency_hz)
         if pwm.period_ns != expected:
             raise ValueError(
@@ -62,6 +77,7 @@ class BrushArm:
         self.name = config.name
         self.travel_cm = config.travel_cm
         self._pwm = pwm
+        self._pacer = DutyPacer(pwm, frame_ns=expected, clock=clock, background=background_flush)
         self._angle_deg = config.park_angle_deg
         self._closed = False
         self._detach_delay_s = max(0.0, float(detach_delay_s))
@@ -181,16 +197,32 @@ class BrushArm:
         self._move(float(angle_deg))
 
     def park(self) -> None:
-        """Lift the brush clear of the skin: one write to the park angle.
+        """Lift the brush clear of the skin: one write to the park angle, at once.
 
-        Deliberately not ramped: every stop (panel, e-stop, fault, watchdog, pause) parks
-        through here at once, because stop always wins over smoothness. The ramped way off
-        the skin is the lead-out the engine plays at the end of a brush segment."""
-        self._move(self.config.park_angle_deg)
+        Deliberately not ramped and not paced: every stop (panel, e-stop, fault, watchdog,
+        pause) parks through here immediately, discarding any move still waiting for its
+        PWM frame, because stop always wins over smoothness. The ramped way off the skin
+        is the lead-out the engine plays at the end of a brush segment."""
+        angle = self.config.park_angle_deg
+        self._pacer.write_now(self.duty_ns_for_angle(angle))
+        self._angle_deg = angle
 
     def _move(self, angle_deg: float) -> None:
-        self._pwm.set_duty_cycle_ns(self.duty_ns_for_angle(angle_deg))
+        """Paced: written now if this PWM frame has had no duty write, else the newest
+        pending setpoint, written once the frame allows."""
+        self._pacer.request(self.duty_ns_for_angle(angle_deg))
         self._angle_deg = angle_deg
+
+    def flush(self) -> bool:
+        """Write a move still waiting for its PWM frame, if the frame has come (cheap when
+        nothing waits); True when it wrote. A caller that stops moving the brush may call
+        it each tick; the pacer's flusher does it otherwise."""
+        return self._pacer.flush()
+
+    @property
+    def pending_duty_ns(self) -> int | None:
+        """The duty cycle waiting for its PWM frame, or None."""
+        return self._pacer.pending
 
     def off(self) -> None:
         """Park, then detach (no pulses). Never raises: it is called from stop paths.
@@ -237,6 +269,7 @@ class BrushArm:
                 self.park()
             self._detach()
             self._closed = True
+        self._pacer.close()
         self._pwm.close()
 
     def __enter__(self) -> BrushArm:

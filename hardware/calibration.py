@@ -63,6 +63,16 @@ class CalibrationStore:
         }
         self._write({"version": FORMAT_VERSION, "haptics": data})
 
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """Every stored entry as written (values and ``calibrated_at``), validated: what
+        a page or ``station calibrate`` shows."""
+        raw = self._load()
+        return {
+            name: {**cal.model_dump(), "calibrated_at": raw[name].get("calibrated_at")}
+            for name, cal in self.all().items()
+            if name in raw
+        }
+
     def all(self) -> dict[str, HapticCalibration]:
         return {name: cal for name in self._load() if (cal := self.get(name)) is not None}
 

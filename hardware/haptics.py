@@ -3,8 +3,17 @@
 The unchanged ``adafruit_drv2605.DRV2605`` does the chip talk; this class adds what the
 station needs and the library lacks: EN handling with the 250 us settle time, LRA/ERM
 set-up with the device limits from the wiring config, stored auto-calibration written
-back at every start, unsigned RTP with a hard ceiling (``max_code``), fault polling, the
-register-level auto-calibration, and an ``off()`` that always ends with EN low.
+back at every start, signed RTP (0..127) with a hard ceiling (``max_code``), fault
+polling, a read-back of what the chip drives (``drive()``, decoded by the datasheet's
+transfer), the register-level auto-calibration, and an ``off()`` that always ends with EN
+low.
+
+Why signed RTP: TI's datasheet (SLOS854, "Data Formats for Waveform Playback") makes signed
+0x00 "no drive" in open loop, closed-loop bidirectional and closed-loop unidirectional
+alike, while an unsigned 0x00 is full REVERSE drive for an open-loop ERM (mid-scale 0x80 is
+zero there) and codes below 0x80 drive nothing on a closed-loop bidirectional LRA. ERMs run
+open loop (the Adafruit default; full scale = OD_CLAMP, no calibration needed), LRAs closed
+loop (full scale = RATED_VOLTAGE, auto-resonance). See hardware/README.md.
 
 ``bus`` is anything busio-like: a real ``busio.I2C``, a ``CachedMuxChannel`` (one
 transaction per RTP update behind a TCA9548A) or a ``SimI2CBus``.
@@ -26,6 +35,15 @@ import adafruit_drv2605
 from adafruit_bus_device.i2c_device import I2CDevice
 
 from hardware.calibration import CalibrationStore
+from hardware.drv2605_transfer import (
+    CONTROL3_DATA_FORMAT_RTP,
+    CONTROL3_ERM_OPEN_LOOP,
+    CONTROL3_LRA_OPEN_LOOP,
+    FEEDBACK_N_ERM_LRA,
+    LoopSettings,
+    rtp_drive,
+)
+from station.engine.render import rtp_code
 from station.errors import HardwareError
 from station.wiring import HapticCalibration, HapticConfig
 
@@ -35,8 +53,9 @@ RATED_VOLTAGE, OD_CLAMP, A_CAL_COMP, A_CAL_BEMF, FEEDBACK = 0x16, 0x17, 0x18, 0x
 CONTROL1, CONTROL2, CONTROL3, CONTROL4 = 0x1B, 0x1C, 0x1D, 0x1E
 MODE_STANDBY = 0x40
 DIAG_RESULT_BIT, OVER_TEMP_BIT, OC_DETECT_BIT = 0x08, 0x02, 0x01
-RTP_UNSIGNED_BIT = 0x08  # CONTROL3 DATA_FORMAT_RTP
-LRA_BIT = 0x80  # FEEDBACK N_ERM_LRA
+LRA_BIT = FEEDBACK_N_ERM_LRA
+LRA_PERIOD = 0x22
+LRA_PERIOD_US = 98.46  # LRA_PERIOD LSB (datasheet)
 EN_SETTLE_S = 300e-6  # datasheet: >= 250 us after EN rises before the first I2C access
 # Auto-calibration set-up (SLOA189): brake factor 3 (x4), loop gain 1 (medium), BEMF
 # gain 2; AUTO_CAL_TIME 3 = 1000-1200 ms, the longest and most robust.
@@ -66,7 +85,8 @@ class HapticDriver:
     ) -> None:
         self.config = config
         self.name = config.name
-        self.max_code = round(config.max_amplitude * 255)
+        # Rounded down: the device limit is never exceeded (0.9 -> 114/127 = 0.898).
+        self.max_code = rtp_code(config.max_amplitude)
         self.calibration: HapticCalibration | None = None  # what start() wrote back
         self._bus = bus
         self._enable = enable
@@ -101,6 +121,7 @@ class HapticDriver:
             self._sleep(EN_SETTLE_S)
             self._drv = self._construct()
             self._configure()
+            self._check_silent()
         except BaseException:
             self._drv = None
             self._mode = None
@@ -119,8 +140,9 @@ class HapticDriver:
 
     # --- output ---------------------------------------------------------------------
     def set_rtp(self, code: int) -> None:
-        """Unsigned RTP amplitude, clamped to 0..max_code; one register write once in
-        RTP mode (two when coming from an effect: the amplitude first, then the mode)."""
+        """Signed RTP amplitude, clamped to 0..max_code (never negative: a negative code is
+        reverse drive in open loop); one register write once in RTP mode (two when
+        coming from an effect: the amplitude first, then the mode)."""
         drv = self._started()
         code = int(code)
         if code < 0:
@@ -252,7 +274,72 @@ class HapticDriver:
         self.calibration = cal
         return cal
 
+    # --- read-back ------------------------------------------------------------------
+    def drive(self) -> tuple[float, LoopSettings]:
+        """What the chip drives now, read back from its registers (MODE, RTP_INPUT,
+        FEEDBACK, CONTROL2, CONTROL3) and decoded by the datasheet's transfer: a signed
+        fraction of full scale (negative = reverse) and the loop settings it found.
+        Only RTP mode is decoded; standby or another mode reads as 0."""
+        drv = self._started()
+        try:
+            mode = drv._read_u8(MODE)
+            settings = LoopSettings.from_registers(
+                feedback=drv._read_u8(FEEDBACK),
+                control2=drv._read_u8(CONTROL2),
+                control3=drv._read_u8(CONTROL3),
+            )
+            if mode & MODE_STANDBY or mode & 0x07 != adafruit_drv2605.MODE_REALTIME:
+                return 0.0, settings
+            return rtp_drive(drv._read_u8(RTP_INPUT), settings), settings
+        except OSError as exc:
+            self._mode = None
+            raise self._bus_error("reading back the drive registers", exc) from exc
+
+    def lra_period_us(self) -> float:
+        """The LRA's measured resonance period (LRA_PERIOD x 98.46 us; valid while it
+        drives, 0 when it does not resonate)."""
+        drv = self._started()
+        try:
+            return drv._read_u8(LRA_PERIOD) * LRA_PERIOD_US
+        except OSError as exc:
+            self._mode = None
+            raise self._bus_error("reading LRA_PERIOD", exc) from exc
+
+    def answers_with_en_low(self) -> bool:
+        """True when the chip still answers on the bus with EN low: EN does not reach it
+        (a board with EN tied high), so only the register writes can silence it."""
+        self._drop_en()
+        self._sleep(EN_SETTLE_S)
+        try:
+            with self._raw as i2c:
+                self._raw_buf[0] = STATUS
+                i2c.write_then_readinto(self._raw_buf, self._raw_buf, out_end=1, in_end=1)
+        except OSError:
+            return False
+        return True
+
     # --- internals ------------------------------------------------------------------
+    def _check_silent(self) -> None:
+        """Read the drive back after configuring: at RTP 0 it must be none by the
+        datasheet's transfer, else the chip is not set up as the station believes."""
+        drive, settings = self.drive()
+        if drive != 0.0:
+            raise HardwareError(
+                self.name,
+                f"after start-up at RTP 0 the chip on {self._where} drives {drive:+.0%} of "
+                f"full scale ({settings.describe()}); it must drive nothing. Every output "
+                "is off: check that no other program talks to this chip on the I2C bus and "
+                "that the board is a DRV2605L",
+            )
+
+    def _control3(self, control3: int) -> int:
+        """CONTROL3 for the station's drive: signed RTP (DATA_FORMAT_RTP = 0); an ERM in
+        open loop, an LRA in closed loop (auto-resonance). Other bits kept."""
+        control3 &= ~CONTROL3_DATA_FORMAT_RTP & 0xFF
+        if self.config.actuator == "lra":
+            return control3 & ~CONTROL3_LRA_OPEN_LOOP & 0xFF
+        return control3 | CONTROL3_ERM_OPEN_LOOP
+
     def _construct(self) -> adafruit_drv2605.DRV2605:
         try:
             return adafruit_drv2605.DRV2605(self._bus, ADDRESS)
@@ -290,7 +377,7 @@ class HapticDriver:
             if cal is not None:
                 drv._write_u8(A_CAL_COMP, cal.compensation)
                 drv._write_u8(A_CAL_BEMF, cal.back_emf)
-            drv._write_u8(CONTROL3, drv._read_u8(CONTROL3) | RTP_UNSIGNED_BIT)
+            drv._write_u8(CONTROL3, self._control3(drv._read_u8(CONTROL3)))
             drv.realtime_value = 0
             drv.mode = adafruit_drv2605.MODE_REALTIME
         except OSError as exc:

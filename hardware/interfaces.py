@@ -10,25 +10,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from hardware.drv2605_transfer import LoopSettings
+
 
 @runtime_checkable
 class Haptic(Protocol):
     """One DRV2605/DRV2605L with its EN pin."""
 
     name: str
-    max_code: int  # highest RTP code the device limit allows (unsigned RTP, 0..255)
+    max_code: int  # highest RTP code the device limit allows (signed RTP, 0..127)
 
     def start(self) -> None:
         """EN high, (re)initialise, restore calibration, RTP mode at amplitude 0."""
 
     def set_rtp(self, code: int) -> None:
-        """Write an unsigned RTP amplitude (0..255), clamped to ``max_code``."""
+        """Write a signed RTP amplitude (0..127, 0 = no drive), clamped to 0..``max_code``."""
 
     def play_effect(self, effect_id: int) -> None:
         """Play one library effect (1..123) now; the chip clears GO when it is done."""
 
     def check_faults(self) -> str | None:
         """Read STATUS; return a description of OVER_TEMP / OC_DETECT, or None."""
+
+    def drive(self) -> tuple[float, LoopSettings]:
+        """What the chip drives now, read back from its registers and decoded by the
+        datasheet's transfer: signed fraction of full scale, and the loop settings."""
+
+    def lra_period_us(self) -> float:
+        """The LRA's measured resonance period (valid while it drives; 0 if it does not)."""
+
+    def answers_with_en_low(self) -> bool:
+        """Drop EN and probe: True when the chip still answers (EN does not reach it)."""
 
     def silence(self) -> None:
         """EN low at once (one GPIO write). Never raises."""

@@ -1,7 +1,10 @@
-"""The Raspberry Pi boot config (config.txt) lines the station needs, and adding them.
+"""What the Raspberry Pi must set up at boot for the station: the config.txt lines (and
+adding them), the kernel modules to load, and systemd's hardware watchdog.
 
-Only lines that are missing are added, once, in one marked block under ``[all]``; a line
-the maker set differently (another PWM pin, another bus speed) is reported, never changed.
+Only config.txt lines that are missing are added, once, in one marked block under
+``[all]``; a line the maker set differently (another PWM pin, another bus speed) is
+reported, never changed. The module list and the watchdog drop-in are whole files of the
+station's own (``station.install_plan`` writes and removes them).
 """
 
 from __future__ import annotations
@@ -14,6 +17,36 @@ from station.install_host import Host
 CONFIG_TXT = ("/boot/firmware/config.txt", "/boot/config.txt")  # Bookworm, then older
 BLOCK_START = "# --- station: added by the station installer (see hardware/README.md) ---"
 BLOCK_END = "# --- end station ---"
+
+# modules-load.d(5): one kernel module name per line, read by systemd-modules-load at boot.
+# i2c-dev makes /dev/i2c-1; dtparam=i2c_arm=on alone does not (raspi-config puts it in
+# /etc/modules; an image set up without raspi-config has no /dev/i2c-1 at all).
+MODULES_LOAD = "/etc/modules-load.d/station.conf"
+MODULES = ("i2c-dev",)
+# systemd-system.conf(5): RuntimeWatchdogSec= makes PID 1 program the hardware watchdog and
+# pet it at half the interval; a kernel hang (which no software watchdog can catch, and
+# which keeps every GPIO at its last level) then resets the board. The Broadcom watchdog
+# counts to about 15 s at most; systemd picks the closest timeout the hardware allows.
+WATCHDOG_DROPIN = "/etc/systemd/system.conf.d/station-watchdog.conf"
+RUNTIME_WATCHDOG_SEC = "15s"
+
+
+def modules_load_text() -> str:
+    return (
+        "# Loaded at boot by systemd-modules-load (modules-load.d(5)); installed by the\n"
+        "# station installer, removed by ./install --uninstall. i2c-dev: /dev/i2c-1 for\n"
+        "# the haptic drivers.\n" + "".join(f"{m}\n" for m in MODULES)
+    )
+
+
+def watchdog_dropin_text() -> str:
+    return (
+        "# Installed by the station installer, removed by ./install --uninstall.\n"
+        "# systemd (PID 1) programs the hardware watchdog (dtparam=watchdog=on in config.txt)\n"
+        "# and pets it; if the kernel hangs the board resets and every output drops.\n"
+        "[Manager]\n"
+        f"RuntimeWatchdogSec={RUNTIME_WATCHDOG_SEC}\n"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +91,12 @@ def boot_lines(brush_pins: Sequence[int] = (18,)) -> list[BootLine]:
             why="a released GPIO line reverts to an input, "
             "so the EN pull-downs switch the drivers off if the engine dies "
             "(otherwise the kernel keeps the last level)",
+        ),
+        BootLine(
+            line="dtparam=watchdog=on",
+            why="turns on the Broadcom hardware watchdog that systemd pets "
+            f"(RuntimeWatchdogSec={RUNTIME_WATCHDOG_SEC}): a kernel hang resets the board "
+            "instead of leaving a driver enabled",
         ),
     ]
 

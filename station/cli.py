@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "station.commands.run",
     "station.commands.selftest",
     "station.commands.safe_off",
+    "station.commands.calibrate",
     "station.commands.protocol",
     "station.commands.data",
     "station.commands.install",
@@ -81,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, defaults: dict[str, object] | None = None) -> int:
+    """Parse and run one subcommand. ``defaults`` land on the parsed arguments (the
+    launcher passes what it already did, e.g. ``en_low_done`` for ``safe-off``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, argparse.Namespace(**(defaults or {})))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

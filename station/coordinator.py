@@ -25,8 +25,13 @@ from typing import Any
 
 from station.catchup import EventCursor
 from station.engine_follow import EngineFollower
-from station.engine_link import EngineLink, EngineRefused, EngineUnavailable
-from station.errors import InvalidInput, NotFound, StationError
+from station.engine_link import (
+    CALIBRATE_TIMEOUT_S,
+    EngineLink,
+    EngineRefused,
+    EngineUnavailable,
+)
+from station.errors import Conflict, InvalidInput, NotFound, StationError
 from station.fanout import Fanout, Subscription
 from station.planner import Planner
 from station.protocols import library
@@ -276,6 +281,59 @@ class Coordinator(SessionControl, EngineFollower):
         self.arm_next(force=True)
         self.reminders.check()
         return out
+
+    # -- hardware: haptic auto-calibration (clinician) -------------------------------------
+
+    def calibration(self) -> dict[str, Any]:
+        """The engine's stored calibration per haptic actuator."""
+        return self.link.call("calibration")
+
+    def calibratable(self) -> list[str]:
+        """The actuators auto-calibration is for: the LRAs. They run closed loop, where
+        the results are used; the ERMs run open loop (full scale = OD_CLAMP), where they
+        are not (hardware/README.md, "The drive that reaches the skin")."""
+        return sorted(h.name for h in self.planner.wiring.haptic if h.actuator == "lra")
+
+    def calibrate(self, actuator: Any, *, by: str) -> dict[str, Any]:
+        """DRV2605L auto-calibration of one haptic actuator, run by the engine (~1.1 s).
+        Refused for a brush or an unknown name (``InvalidInput`` naming the allowed
+        ones) and while a session is running or paused (``Conflict`` naming it)."""
+        wiring = self.planner.wiring
+        haptics = self.calibratable()
+        if not isinstance(actuator, str) or actuator not in haptics:
+            brushes = {b.name for b in wiring.brush}
+            erms = {h.name for h in wiring.haptic if h.actuator == "erm"}
+            why = (
+                "is a brush; auto-calibration is for the haptic actuators (DRV2605L)"
+                if isinstance(actuator, str) and actuator in brushes
+                else "is an ERM, run in open loop: there is nothing to calibrate"
+                if isinstance(actuator, str) and actuator in erms
+                else "is not a haptic actuator of this station"
+            )
+            raise InvalidInput(
+                "actuator",
+                actuator,
+                haptics,
+                f"actuator = {actuator!r} {why}; allowed: {', '.join(haptics)}",
+            )
+        current = self.store.current_session()
+        if current is not None and current.state in ("running", "paused"):
+            raise Conflict(
+                f"session {current.id} is {current.state}; stop it first, then calibrate {actuator}"
+            )
+        try:
+            result = self.link.call_alone(
+                "calibrate", {"actuator": actuator}, timeout=CALIBRATE_TIMEOUT_S
+            )
+        except EngineUnavailable:
+            raise
+        except StationError as exc:
+            code = getattr(exc, "code", "")
+            if code in ("unknown_actuator", "not_haptic", "bad_params", "open_loop"):
+                raise InvalidInput("actuator", actuator, haptics, str(exc)) from None
+            raise EngineRefused("calibrate", code or "refused", str(exc)) from None
+        log.info("haptic %s calibrated by %s: %s", actuator, by, result)
+        return result
 
     # -- simulator --------------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ from station.paths import socket_path
 
 CALL_TIMEOUT_S = 3.0
 EVENT_POLL_S = 0.5
+# Auto-calibration takes ~1.1 s in the engine, which gives up on its own after 4 s
+# (station.engine.calibrate.CALIBRATE_BUDGET_S); the app waits a little longer.
+CALIBRATE_TIMEOUT_S = 10.0
 
 
 class EngineUnavailable(StationError):
@@ -76,6 +79,25 @@ class EngineLink:
                         continue
                     raise
         raise EngineUnavailable(f"engine {method}: no answer")
+
+    def call_alone(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float
+    ) -> Any:
+        """One request on a connection of its own, for a long call (auto-calibration):
+        the shared connection stays free meanwhile, so a stop from the page goes
+        through at once instead of queueing behind it."""
+        client = self._connect(timeout)
+        try:
+            return client.call(method, params or {})
+        except (OSError, EOFError, ConnectionError) as exc:
+            raise EngineUnavailable(f"engine {method}: {exc}") from None
+        except StationError as exc:
+            if getattr(exc, "code", "") in ("unavailable", "disconnected"):
+                raise EngineUnavailable(f"engine {method}: {exc}") from None
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                client.close()
 
     def _drop(self) -> None:
         if self._client is not None:

@@ -30,7 +30,13 @@ class Runner:
 
     def run(self, argv: Sequence[str]) -> None:
         print("    $ " + " ".join(argv), flush=True)
-        result = subprocess.run(list(argv), check=False, capture_output=True, text=True)
+        try:
+            result = subprocess.run(list(argv), check=False, capture_output=True, text=True)
+        except OSError as exc:
+            raise InstallError(
+                f"`{' '.join(argv)}` could not start ({exc}); install {argv[0]!r} "
+                "(Raspberry Pi OS has it) or do this step by hand"
+            ) from exc
         if result.returncode != 0:
             raise InstallError(
                 f"`{' '.join(argv)}` failed with exit code {result.returncode}: "
@@ -62,10 +68,34 @@ class Host:
     runner: Runner
     dry_run: bool = False
     python: str = field(default_factory=lambda: getattr(sys, "_base_executable", sys.executable))
+    # (major, minor) of ``python``; None: asked from ``python`` itself when first needed.
+    python_version: tuple[int, int] | None = None
 
     @property
     def live(self) -> bool:
         return self.root == Path("/")
+
+    def python_minor(self) -> tuple[int, int]:
+        """The version of the Python the venv is made with (it decides how lgpio comes)."""
+        if self.python_version is None:
+            probe = "import sys; print(sys.version_info[0], sys.version_info[1])"
+            try:
+                result = subprocess.run(
+                    [self.python, "-c", probe], capture_output=True, text=True, timeout=30
+                )
+                why = (result.stderr or result.stdout).strip()[-300:]
+                if result.returncode == 0:
+                    major, minor = result.stdout.split()
+                    self.python_version = (int(major), int(minor))
+            except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                why = str(exc)
+            if self.python_version is None:
+                raise InstallError(
+                    f"--python {self.python}: could not run it to read its version ({why}); "
+                    "pass --python with the path of a Python 3.11 or newer "
+                    "(on Raspberry Pi OS: /usr/bin/python3)"
+                )
+        return self.python_version
 
     def path(self, absolute: str) -> Path:
         return self.root / absolute.lstrip("/")
@@ -164,3 +194,18 @@ def owned_as(host: Host, absolute: str, mode: int, user: str | None) -> bool:
         return True
     ids = account_ids(host, user)
     return ids is not None and (st.st_uid, st.st_gid) == ids
+
+
+def dpkg_installed(host: Host, package: str) -> bool:
+    """Whether dpkg's database in the root says ``package`` is installed."""
+    try:
+        text = host.path("/var/lib/dpkg/status").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return False
+    for stanza in text.split("\n\n"):
+        fields = dict(
+            line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != " "
+        )
+        if fields.get("Package", "").strip() == package:
+            return fields.get("Status", "").split()[-1:] == ["installed"]
+    return False

@@ -12,18 +12,32 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from station.boot_config import (
+    MODULES,
+    MODULES_LOAD,
+    RUNTIME_WATCHDOG_SEC,
+    WATCHDOG_DROPIN,
     BootLine,
     add_missing,
     boot_lines,
     find_config_txt,
     missing_boot_lines,
+    modules_load_text,
+    watchdog_dropin_text,
 )
-from station.install_host import Host, account_ids, group_members, owned_as
+from station.install_host import (
+    Host,
+    InstallError,
+    account_ids,
+    dpkg_installed,
+    group_members,
+    owned_as,
+)
 from station.platform import pi_model
 from station.wiring import load_wiring
 
@@ -39,6 +53,19 @@ UNITS = ("station-engine.service", "station-app.service")
 WANTS_DIR = f"{UNIT_DIR}/multi-user.target.wants"
 DEFAULT_PORT = 8080
 STAMP = ".station-source"
+# Debian packages the installer itself apt-installed (and so gives back on uninstall).
+APT_RECORD = "/opt/station/apt-installed"
+# Python 3.13+ (Raspberry Pi OS Trixie): PyPI has no lgpio wheel, and building its sdist
+# needs swig, liblgpio-dev, python3-dev and a C compiler on the appliance. The distro's
+# python3-lgpio is built for exactly the system Python, links the system liblgpio and gets
+# security updates through apt, so the venv uses it (--system-site-packages) and the `pi`
+# extra leaves lgpio out on 3.13+ (pyproject.toml). No compiler on the appliance, no build
+# that can fail half-way on a Lite image. The cost: the venv also sees the other system
+# packages; pip still installs every requirement the system does not already satisfy.
+# python3-lgpio (like liblgpio-dev) comes from the Raspberry Pi archive, which Raspberry Pi
+# OS has configured; plain Debian does not carry it (checked on a trixie chroot).
+LGPIO_FROM_DEBIAN = (3, 13)
+LGPIO_DEB = "python3-lgpio"
 
 
 @dataclass(kw_only=True)
@@ -159,9 +186,56 @@ def source_digest(source: Path) -> str:
     return digest.hexdigest()
 
 
+def on_a_pi(h: Host) -> bool:
+    return pi_model(h.path("/proc/device-tree/model")) is not None
+
+
+def lgpio_from_debian(h: Host) -> bool:
+    """On a Pi with Python 3.13+: lgpio comes from the system's python3-lgpio (see above)."""
+    return on_a_pi(h) and h.python_minor() >= LGPIO_FROM_DEBIAN
+
+
+def _system_site_packages(h: Host) -> bool:
+    cfg = h.path(f"{VENV}/pyvenv.cfg")
+    if not cfg.is_file():
+        return False
+    for line in cfg.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "include-system-site-packages":
+            return value.strip().lower() == "true"
+    return False
+
+
+def _apt_action() -> Action:
+    def apply(h: Host) -> None:
+        env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+        h.runner.run([*env, "apt-get", "update", "-q"])
+        try:
+            h.runner.run(
+                [*env, "apt-get", "install", "-y", "-q", "--no-install-recommends", LGPIO_DEB]
+            )
+        except InstallError as exc:
+            raise InstallError(
+                f"{exc}\n{LGPIO_DEB} is needed because Python {h.python_minor()[0]}."
+                f"{h.python_minor()[1]} has no lgpio wheel; it comes from the Raspberry Pi "
+                "archive (archive.raspberrypi.com), which Raspberry Pi OS has configured. "
+                "On another Debian add that archive, or re-run with --python pointing at a "
+                "Python 3.11 or 3.12, where pip installs lgpio's own wheel"
+            ) from exc
+        record = h.path(APT_RECORD)
+        had = record.read_text(encoding="utf-8").split() if record.is_file() else []
+        h.write(APT_RECORD, "".join(f"{p}\n" for p in sorted({*had, LGPIO_DEB})), 0o644)
+
+    return Action(
+        summary=f"apt package {LGPIO_DEB} (Python 3.13+ has no lgpio wheel on PyPI)",
+        needed=lambda h: lgpio_from_debian(h) and not dpkg_installed(h, LGPIO_DEB),
+        apply=apply,
+    )
+
+
 def _venv_action() -> Action:
     def stamp_text(h: Host) -> str:
-        extra = "[pi]" if pi_model(h.path("/proc/device-tree/model")) else ""
+        extra = "[pi]" if on_a_pi(h) else ""
         return f"{h.source}{extra} {source_digest(h.source)}\n"
 
     def needed(h: Host) -> bool:
@@ -170,14 +244,18 @@ def _venv_action() -> Action:
             h.path(f"{VENV}/bin/python").exists()
             and stamp.is_file()
             and stamp.read_text(encoding="utf-8") == stamp_text(h)
+            and (_system_site_packages(h) or not lgpio_from_debian(h))
         )
 
     def apply(h: Host) -> None:
         venv = h.path(VENV)
-        if not h.path(f"{VENV}/bin/python").exists():
-            h.runner.run([h.python, "-m", "venv", str(venv)])
+        system = lgpio_from_debian(h)
+        if not h.path(f"{VENV}/bin/python").exists() or (system and not _system_site_packages(h)):
+            # venv rewrites pyvenv.cfg of an existing venv: an older one gains the flag.
+            flags = ["--system-site-packages"] if system else []
+            h.runner.run([h.python, "-m", "venv", *flags, str(venv)])
         # Non-editable: the appliance must not depend on the checkout staying put.
-        # The pi extra (lgpio first: the only backend that works on a Pi 5) only on a Pi.
+        # The pi extra (lgpio: the one GPIO library for Pi 4 and Pi 5) only on a Pi.
         spec = stamp_text(h).split(" ")[0]
         h.runner.run(
             [
@@ -191,6 +269,19 @@ def _venv_action() -> Action:
                 spec,
             ]
         )
+        if system and h.live:
+            # Importing lgpio leaves its FIFO (.lgd-nfy*) in $LG_WD: a throw-away one.
+            try:
+                with tempfile.TemporaryDirectory(prefix="station-lgpio-") as lg_wd:
+                    python = str(venv / "bin" / "python")
+                    h.runner.run(["env", f"LG_WD={lg_wd}", python, "-c", "import lgpio"])
+            except InstallError as exc:
+                raise InstallError(
+                    f"{VENV} cannot import lgpio ({exc}); on Python 3.13+ it comes from "
+                    f"the system's {LGPIO_DEB}, which serves only the system Python: re-run "
+                    "with --python /usr/bin/python3 (and `sudo apt-get install "
+                    f"{LGPIO_DEB}` if apt failed)"
+                ) from exc
         h.write(f"{VENV}/{STAMP}", stamp_text(h), 0o644)
 
     return Action(summary=f"{VENV} with the station from this checkout", needed=needed, apply=apply)
@@ -227,10 +318,57 @@ def _units_actions() -> list[Action]:
     ]
 
 
-def _boot_action(lines: Sequence[BootLine]) -> Action:
-    explanation = "\n".join(f"      {b.line}\n          why: {b.why}" for b in lines)
+def _file_action(
+    absolute: str, text: str, summary: str, after: Callable[[Host], None] | None = None
+) -> Action:
+    """A whole file of the station's own: (re)written when missing or different."""
+
+    def apply(h: Host) -> None:
+        h.write(absolute, text, 0o644)
+        if after and h.live and not h.dry_run:
+            after(h)
+
+    def needed(h: Host) -> bool:
+        path = h.path(absolute)
+        return not (path.is_file() and path.read_text(encoding="utf-8") == text)
+
+    return Action(summary=summary, needed=needed, apply=apply)
+
+
+def _load_modules_now(h: Host) -> None:
+    # Boot loads them from now on; loading them now spares a reboot when config.txt
+    # already had I2C on. A failure here is not fatal: the next boot loads them.
+    for module in MODULES:
+        try:
+            h.runner.run(["modprobe", module])
+        except InstallError as exc:
+            print(f"    note: {exc}; the next boot loads {module}", flush=True)
+
+
+def _os_actions() -> list[Action]:
+    return [
+        _file_action(
+            MODULES_LOAD,
+            modules_load_text(),
+            f"{MODULES_LOAD}: load {', '.join(MODULES)} at boot (/dev/i2c-1)",
+            after=_load_modules_now,
+        ),
+        _file_action(
+            WATCHDOG_DROPIN,
+            watchdog_dropin_text(),
+            f"{WATCHDOG_DROPIN}: hardware watchdog, RuntimeWatchdogSec={RUNTIME_WATCHDOG_SEC}",
+            # PID 1 re-reads system.conf(.d) on daemon-reload; a reboot applies it anyway.
+            after=lambda h: h.runner.run(["systemctl", "daemon-reload"]),
+        ),
+    ]
+
+
+def _boot_action(host: Host, lines: Sequence[BootLine]) -> Action:
+    # The lines still missing (config.txt does not change before this action runs).
+    shown = missing_boot_lines(host, lines)[0] or lines
+    explanation = "\n".join(f"      {b.line}\n          why: {b.why}" for b in shown)
     return Action(
-        summary="config.txt: I2C on at 400 kHz, hardware PWM, strict_gpiod",
+        summary="config.txt: I2C on at 400 kHz, hardware PWM, strict_gpiod, watchdog",
         needed=lambda h: bool(missing_boot_lines(h, lines)[0]),
         apply=lambda h: add_missing(h, lines),
         consent=explanation,
@@ -254,11 +392,30 @@ def install_plan(host: Host) -> list[Action]:
         _config_action(),
         _directory(DATA_DIR, 0o750, USER),
         _secret_action(),
+        # Only where it applies (a Pi with Python 3.13+): elsewhere an "ok" would mislead.
+        *([_apt_action()] if lgpio_from_debian(host) else []),
         _venv_action(),
+        *_os_actions(),
         *_units_actions(),
         # Off Raspberry Pi OS there is no config.txt: install() says so instead.
-        *([_boot_action(wiring_boot_lines(host))] if find_config_txt(host) else []),
+        *([_boot_action(host, wiring_boot_lines(host))] if find_config_txt(host) else []),
     ]
+
+
+def _remove_system_file(h: Host, absolute: str) -> None:
+    h.remove(absolute)
+    if absolute == WATCHDOG_DROPIN and h.live and not h.dry_run:
+        h.runner.run(["systemctl", "daemon-reload"])  # PID 1 stops using the watchdog
+
+
+def _give_back_packages(h: Host) -> None:
+    """``apt-mark auto``, not ``apt-get remove``: removing python3-lgpio would also remove
+    anything installed since that depends on it (python3-gpiozero...). Marked automatic,
+    ``apt autoremove`` removes it once nothing needs it."""
+    packages = h.path(APT_RECORD).read_text(encoding="utf-8").split()
+    if packages:
+        h.runner.run(["apt-mark", "auto", *packages])
+    h.remove(APT_RECORD)
 
 
 def uninstall_plan(host: Host, *, purge: bool) -> list[Action]:
@@ -272,10 +429,11 @@ def uninstall_plan(host: Host, *, purge: bool) -> list[Action]:
         )
 
     def remove_units(h: Host) -> None:
-        # Stop first: ExecStopPost (safe-off) still needs the venv.
-        h.runner.run(
-            ["systemctl", *h.root_flag(), "disable", *(["--now"] if h.live else []), *UNITS]
-        )
+        # Stop first: ExecStopPost (safe-off) still needs the venv. Only where systemd runs
+        # (sd_booted(3): /run/systemd/system exists); offline, `disable --now` refuses.
+        if h.live and h.path("/run/systemd/system").is_dir():
+            h.runner.run(["systemctl", "stop", *UNITS])
+        h.runner.run(["systemctl", *h.root_flag(), "disable", *UNITS])
         for unit in UNITS:
             h.remove(f"{WANTS_DIR}/{unit}")
             h.remove(f"{UNIT_DIR}/{unit}")
@@ -290,6 +448,19 @@ def uninstall_plan(host: Host, *, purge: bool) -> list[Action]:
             summary=f"remove {VENV}",
             needed=lambda h: h.path(VENV).exists(),
             apply=lambda h: h.remove(VENV),
+        ),
+        *(
+            Action(
+                summary=f"remove {path}",
+                needed=lambda h, p=path: h.path(p).exists(),
+                apply=lambda h, p=path: _remove_system_file(h, p),
+            )
+            for path in (MODULES_LOAD, WATCHDOG_DROPIN)
+        ),
+        Action(
+            summary="give back the apt packages the install added (marked auto-removable)",
+            needed=lambda h: h.path(APT_RECORD).exists(),
+            apply=_give_back_packages,
         ),
     ]
     if purge:

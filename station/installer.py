@@ -84,6 +84,8 @@ def execute(
                 outcome.refused.append(action.summary)
                 continue
         print(f"  {'would' if host.dry_run else 'change':<8} {action.summary}", flush=True)
+        if action.consent and (host.dry_run or assume_yes):
+            print(action.consent, flush=True)  # what exactly, even when nobody is asked
         action.apply(host)
         outcome.changed.append(action.summary)
         outcome.boot_changed |= action.changes_boot
@@ -160,7 +162,7 @@ def uninstall(host: Host, *, purge: bool) -> int:
     if path:
         print(
             f"station: {path} keeps its station lines (between the '# --- station' "
-            "markers); remove them by hand if nothing else needs I2C/PWM",
+            "markers); remove them by hand if nothing else needs I2C, PWM or the watchdog",
             flush=True,
         )
     return 0

@@ -175,3 +175,136 @@ def test_unit_commands_are_ones_the_cli_accepts(unit_name, key):
     except SystemExit as exc:
         pytest.fail(f"`station {' '.join(argv)}` from {unit_name} is rejected (exit {exc.code})")
     assert callable(getattr(args, "func", None))
+
+
+# --- lgpio's working directory and --hardware (issue 10) ---------------------------------
+
+
+def lgpio_dir_problems(svc: dict[str, list[str]]) -> list[str]:
+    """Why `import lgpio` could fail in this service (gpiozero #1106): it makes a FIFO in
+    the working directory, or in $LG_WD, which must be writable by the service's
+    unprivileged user under ProtectSystem=strict. Either setting alone would do; the unit
+    sets both to one directory, so neither a chdir in our code nor a missing LG_WD in some
+    other code path (safe-off) can send lgpio back to /."""
+    env = _environment(svc)
+    workdir = (svc.get("WorkingDirectory") or [""])[-1].lstrip("-")
+    lg_wd = env.get("LG_WD", "")
+    problems = []
+    if workdir in ("", "/", "~"):
+        problems.append(f"WorkingDirectory={workdir!r}: lgpio would put its FIFO there")
+    if not lg_wd:
+        problems.append("no LG_WD in Environment=")
+    if lg_wd and workdir and lg_wd != workdir:
+        problems.append(f"LG_WD={lg_wd} and WorkingDirectory={workdir} differ")
+    fifo_dir = lg_wd or workdir
+    if not fifo_dir:
+        return problems
+    # Writable for the service user: its own RuntimeDirectory/StateDirectory (made and
+    # chowned by systemd) or a path it may write under ProtectSystem=strict.
+    runtime = {f"/run/{d}" for d in words(svc, "RuntimeDirectory")}
+    state = {f"/var/lib/{d}" for d in words(svc, "StateDirectory")}
+    writable = runtime | state | {w.lstrip("-") for w in words(svc, "ReadWritePaths")}
+    if not any(fifo_dir == w or fifo_dir.startswith(w.rstrip("/") + "/") for w in writable):
+        problems.append(f"{fifo_dir} is not writable under ProtectSystem=strict")
+    return problems
+
+
+def test_engine_gives_lgpio_a_writable_directory_for_start_and_safe_off():
+    svc = unit("station-engine.service")["Service"]
+    assert lgpio_dir_problems(svc) == []
+    # A runtime directory is what the unit uses: made fresh at every start (no stale FIFO)
+    assert svc["WorkingDirectory"] == ["/run/station-engine"]
+    assert _environment(svc)["LG_WD"] == "/run/station-engine"
+    assert words(svc, "RuntimeDirectory") == ["station-engine"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("WorkingDirectory=/run/station-engine\n", ""),
+        ("Environment=LG_WD=/run/station-engine\n", ""),
+        ("RuntimeDirectory=station-engine\n", ""),
+        ("WorkingDirectory=/run/station-engine", "WorkingDirectory=/run/elsewhere"),
+    ],
+)
+def test_the_lgpio_directory_check_catches_a_broken_unit(old, new):
+    text = (REPO / "systemd" / "station-engine.service").read_text()
+    assert old in text
+    broken = parse_unit(text.replace(old, new))["Service"]
+    assert lgpio_dir_problems(broken), f"removing {old.strip()!r} went unnoticed"
+
+
+def test_no_working_directory_and_no_lg_wd_is_caught():
+    text = (REPO / "systemd" / "station-engine.service").read_text()
+    text = text.replace("WorkingDirectory=/run/station-engine\n", "").replace(
+        "Environment=LG_WD=/run/station-engine\n", ""
+    )
+    assert lgpio_dir_problems(parse_unit(text)["Service"])
+
+
+def hardware_problems(svc: dict[str, list[str]]) -> list[str]:
+    return [
+        f"{key} lacks --hardware"
+        for key in ("ExecStart", "ExecStopPost")
+        if "--hardware" not in shlex.split(" ".join(svc.get(key, [])))
+    ]
+
+
+def test_engine_and_safe_off_insist_on_real_hardware():
+    assert hardware_problems(unit("station-engine.service")["Service"]) == []
+
+
+@pytest.mark.parametrize("key", ["ExecStart", "ExecStopPost"])
+def test_the_hardware_check_catches_a_missing_flag(key):
+    text = (REPO / "systemd" / "station-engine.service").read_text()
+    lines = [
+        ln.replace(" --hardware", "") if ln.startswith(key + "=") else ln
+        for ln in text.splitlines()
+    ]
+    assert hardware_problems(parse_unit("\n".join(lines))["Service"]) == [f"{key} lacks --hardware"]
+
+
+@pytest.mark.parametrize("key", ["ExecStart", "ExecStopPost"])
+def test_an_unidentified_pi_fails_loudly_instead_of_simulating(key):
+    """The unit's own command line, on a board without a Raspberry Pi model string:
+    the backend choice refuses (a clear StationError), it never falls back to simulation."""
+    from station.cli import build_parser
+    from station.errors import StationError
+    from station.platform import choose_backend
+
+    (line,) = unit("station-engine.service")["Service"][key]
+    args = build_parser().parse_args(shlex.split(line)[1:])
+    with pytest.raises(StationError, match="--hardware"):
+        choose_backend(sim=args.sim, hardware=args.hardware, model=None)
+    assert choose_backend(sim=args.sim, hardware=args.hardware, model="Raspberry Pi 5") is False
+
+
+def test_lgpio_imports_with_the_units_directory_and_fails_without(tmp_path):
+    """The premise, checked against lgpio itself where it is installed (on a Pi: the `pi`
+    extra): importing it in a directory it cannot write fails as gpiozero #1106 says, and
+    the unit's LG_WD / WorkingDirectory, pointed at a writable stand-in, fix it. /proc
+    stands in for systemd's default "/": not writable for anyone, root included."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("lgpio") is None and sys.version_info >= (3, 13):
+        pytest.skip("PyPI has no lgpio wheel for Python 3.13+ (on a Pi: python3-lgpio)")
+    svc = unit("station-engine.service")["Service"]
+    (workdir,) = svc["WorkingDirectory"]
+    stand_in = tmp_path / "run-station-engine"
+    stand_in.mkdir()
+
+    def import_lgpio(cwd: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        clean = {k: v for k, v in os.environ.items() if k != "LG_WD"}
+        return subprocess.run(
+            [sys.executable, "-c", "import lgpio"],
+            cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    without = import_lgpio("/proc", {})
+    assert without.returncode != 0 and ".lgd-nfy" in without.stderr, without.stderr
+    lg_wd = _environment(svc)["LG_WD"].replace(workdir, str(stand_in))
+    with_env = import_lgpio("/proc", {"LG_WD": lg_wd})
+    assert with_env.returncode == 0, with_env.stderr
+    in_workdir = import_lgpio(str(stand_in), {})
+    assert in_workdir.returncode == 0, in_workdir.stderr

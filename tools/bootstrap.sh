@@ -47,14 +47,25 @@ station_venv() {
     local extras="${1:-}" py stamp want hash
     if station_is_pi; then extras="${extras:+$extras,}pi"; fi
     py="$(station_find_python)"
+    local venv_flags=()
+    # PyPI has no lgpio wheel for Python 3.13+ (Trixie): on a Pi the venv then sees the
+    # system's python3-lgpio (Raspberry Pi OS's archive), as the installer does.
+    if station_is_pi && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 13))'; then
+        venv_flags=(--system-site-packages)
+        "$py" -c 'import lgpio' 2>/dev/null || station_apt_install python3-lgpio
+        if [ -x "$VENV/bin/python" ] && ! LG_WD="${TMPDIR:-/tmp}" "$VENV/bin/python" -c 'import lgpio' 2>/dev/null; then
+            echo "station: recreating $VENV to see the system's lgpio" >&2
+            rm -rf "$VENV"
+        fi
+    fi
     if [ ! -x "$VENV/bin/python" ]; then
         echo "station: creating $VENV" >&2
-        if ! "$py" -m venv "$VENV" 2>/dev/null; then
+        if ! "$py" -m venv "${venv_flags[@]}" "$VENV" 2>/dev/null; then
             rm -rf "$VENV"
             # Debian splits venv/ensurepip into python3-venv.
             local ver; ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
             station_apt_install "python${ver}-venv" || station_apt_install python3-venv
-            "$py" -m venv "$VENV" || station_die "could not create a virtual environment in $VENV"
+            "$py" -m venv "${venv_flags[@]}" "$VENV" || station_die "could not create a virtual environment in $VENV"
         fi
     fi
     # Reinstall when pyproject.toml changed or an extra is wanted that is not installed

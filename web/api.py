@@ -237,6 +237,32 @@ def plan() -> Any:
     return jsonify(coord().assign(protocol_id, level, by=actor()))
 
 
+@bp.get("/hardware/calibration")
+@role_required("clinician")
+def calibration() -> Any:
+    """The stored DRV2605L auto-calibration per haptic actuator (clinician)."""
+    return jsonify(coord().calibration())
+
+
+@bp.post("/hardware/calibrate")
+@role_required("clinician")
+def calibrate() -> Any:
+    """Run one haptic actuator's auto-calibration through the engine (~1.1 s; it
+    vibrates) and store the results; refused while a session runs or is paused."""
+    body = json_body()
+    if "actuator" not in body:
+        allowed = coord().calibratable()
+        raise ApiError(
+            422,
+            "invalid",
+            f"actuator is required: the haptic actuator to calibrate ({', '.join(allowed)})",
+            field="actuator",
+            value=None,
+            allowed=allowed,
+        )
+    return jsonify(coord().calibrate(body["actuator"], by=actor()))
+
+
 @bp.get("/events")
 @login_required_any
 def events() -> Response:

@@ -50,7 +50,46 @@ def overview() -> Any:
         settings=shaping.get_settings(coord),
         sessions=coord.list_sessions(limit=20),
         inbox=coord.inbox(),
+        calibration=_calibration_rows(coord),
     )
+
+
+def _calibration_rows(coord: Any) -> dict[str, Any]:
+    """One row per haptic actuator (from the wiring) with what the engine has stored;
+    the page still lists the buttons when the engine cannot be asked."""
+    try:
+        listing = coord.calibration().get("actuators", {})
+        error = None
+    except StationError as exc:
+        listing, error = {}, str(exc)
+    rows = [
+        {
+            "name": h.name,
+            "kind": h.actuator.upper(),
+            "stored": (listing.get(h.name) or {}).get("stored"),
+            "pinned": (listing.get(h.name) or {}).get("pinned_in_wiring", False),
+        }
+        for h in coord.planner.wiring.haptic
+    ]
+    return {"rows": rows, "error": error}
+
+
+@bp.post("/calibrate")
+def calibrate() -> Any:
+    """The button's form (without JavaScript): run it, then show the result as a flash.
+    With JavaScript the page calls POST /api/hardware/calibrate and shows it in place."""
+    actuator = request.form.get("actuator", "")
+    try:
+        out = _coord().calibrate(actuator, by=actor())
+    except StationError as exc:
+        flash(f"Calibration of {actuator} not done: {exc}", "error")
+    else:
+        flash(
+            f"{out['actuator']} calibrated: A_CAL_COMP {out['compensation']}, A_CAL_BEMF "
+            f"{out['back_emf']}, BEMF_GAIN {out['back_emf_gain']}; stored and restored at "
+            "every start."
+        )
+    return redirect(url_for("clinician.overview"))
 
 
 @bp.post("/plan")

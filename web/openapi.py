@@ -284,6 +284,54 @@ def document() -> dict[str, Any]:
                 ),
             )
         },
+        "/api/hardware/calibration": {
+            "get": _op(
+                "Stored DRV2605L auto-calibration per haptic actuator (clinician)",
+                _resp(200, OBJ, 401, 403, 503),
+                security=READ_AUTH,
+            )
+        },
+        "/api/hardware/calibrate": {
+            "post": _op(
+                "Auto-calibrate one haptic actuator through the engine (~1.1 s, it "
+                "vibrates) and store the results (clinician); refused while a session "
+                "is running or paused, or when the calibration fails (message says why)",
+                _resp(
+                    200,
+                    {
+                        "type": "object",
+                        "properties": {
+                            "actuator": {"type": "string"},
+                            "actuator_kind": {"type": "string", "enum": ["lra", "erm"]},
+                            "compensation": {"type": "integer", "minimum": 0, "maximum": 255},
+                            "back_emf": {"type": "integer", "minimum": 0, "maximum": 255},
+                            "back_emf_gain": {"type": "integer", "minimum": 0, "maximum": 3},
+                            "calibrated_at": {"type": ["string", "null"]},
+                            "applied": {"type": "boolean"},
+                            "note": {"type": "string"},
+                        },
+                    },
+                    400,
+                    401,
+                    403,
+                    409,
+                    422,
+                    503,
+                ),
+                body=_body(
+                    {
+                        "type": "object",
+                        "required": ["actuator"],
+                        "properties": {
+                            "actuator": {
+                                "type": "string",
+                                "description": "a haptic actuator's name from the wiring",
+                            }
+                        },
+                    }
+                ),
+            )
+        },
         "/api/events": {
             "get": _op(
                 "Server-sent events: status, step_started, step_finished, stopped, state, fault",

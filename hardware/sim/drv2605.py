@@ -8,7 +8,11 @@ there at all, and the EN pin (low = shutdown, registers lost).
 
 ``output()`` is the simulator's ground truth of what the skin feels. It is derived from
 register state ALONE (never from what a driver believes it wrote), so a driver bug that
-leaves RTP running shows up as an active output.
+leaves RTP running shows up as an active output. In RTP mode it follows the datasheet's
+three transfer figures (``hardware.drv2605_transfer``): open loop, closed loop
+bidirectional and closed loop unidirectional, signed and unsigned, ERM and LRA. Reverse
+drive (unsigned RTP below mid-scale in open loop, a negative signed code in open loop) is
+reported as drive with a negative sign, never as silence.
 
 Time comes from an injectable ``clock`` returning ns (default ``time.monotonic_ns``);
 GO is cleared lazily, on the next access or ``output()`` after its end time.
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hardware.drv2605_transfer import LoopSettings, rtp_drive
 from hardware.sim.drv2605_effects import EFFECTS, UNKNOWN_EFFECT
 from hardware.sim.i2c import nack_error
 from hardware.trace import Trace
@@ -33,12 +38,11 @@ DEVICE_ID_DRV2605L = 7
 
 STATUS, MODE, RTP_INPUT, LIBRARY_SEL, SEQ1, GO = 0x00, 0x01, 0x02, 0x03, 0x04, 0x0C
 RATED_VOLTAGE, OD_CLAMP, A_CAL_COMP, A_CAL_BEMF, FEEDBACK = 0x16, 0x17, 0x18, 0x19, 0x1A
-CONTROL3, CONTROL4, VBAT, LRA_PERIOD = 0x1D, 0x1E, 0x21, 0x22
+CONTROL2, CONTROL3, CONTROL4, VBAT, LRA_PERIOD = 0x1C, 0x1D, 0x1E, 0x21, 0x22
 LAST_REG = LRA_PERIOD
 
 STANDBY_BIT, DEV_RESET_BIT = 0x40, 0x80
 DIAG_RESULT_BIT, OVER_TEMP_BIT, OC_DETECT_BIT = 0x08, 0x02, 0x01
-RTP_UNSIGNED_BIT = 0x08  # CONTROL3 DATA_FORMAT_RTP
 MODE_INTTRIG, MODE_RTP, MODE_DIAG, MODE_AUTOCAL = 0, 5, 6, 7
 
 REGISTER_NAMES: dict[int, str] = {
@@ -58,7 +62,7 @@ _NAMES = tuple(REGISTER_NAMES.get(r, f"REG_0x{r:02X}") for r in range(256))
 RESET_DEFAULTS: dict[int, int] = {
     MODE: 0x40, LIBRARY_SEL: 0x01, SEQ1: 0x01, 0x11: 0x05, 0x12: 0x19, 0x13: 0xFF,
     0x14: 0x19, 0x15: 0xFF, RATED_VOLTAGE: 0x3E, OD_CLAMP: 0x8C, A_CAL_COMP: 0x0C,
-    A_CAL_BEMF: 0x6C, FEEDBACK: 0x36, 0x1B: 0x93, 0x1C: 0xF5, CONTROL3: 0xA0,
+    A_CAL_BEMF: 0x6C, FEEDBACK: 0x36, 0x1B: 0x93, CONTROL2: 0xF5, CONTROL3: 0xA0,
     CONTROL4: 0x20, 0x1F: 0x80, 0x20: 0x33,
 }  # fmt: skip
 _READ_ONLY = frozenset({STATUS, VBAT, LRA_PERIOD})
@@ -68,7 +72,7 @@ _READ_ONLY = frozenset({STATUS, VBAT, LRA_PERIOD})
 AUTO_CAL_MS = (250, 350, 600, 1100)
 DIAGNOSTICS_MS = 100  # approximate
 VBAT_AT_5V = 0xE4  # 5.0 V x 255 / 5.6 V
-FAULTS = ("missing", "nack", "over_temp", "over_current")
+FAULTS = ("missing", "nack", "over_temp", "over_current", "en_unconnected")
 
 
 class DRV2605Model:
@@ -102,6 +106,7 @@ class DRV2605Model:
         self.name = "drv2605"
         self.present = True
         self.nack = False
+        self.en_unconnected = False
         self._over_temp = False
         self._over_current = False
         self.regs = bytearray(LAST_REG + 1)
@@ -122,6 +127,8 @@ class DRV2605Model:
         """The EN pin. Low = shutdown (no answers, registers lost); rising = fresh reset
         state (standby) after ``startup_us``."""
         on = bool(on)
+        if self.en_unconnected:
+            on = True  # EN tied high on the board: the pin changes nothing
         if on == self.enabled:
             return
         self.enabled = on
@@ -135,7 +142,8 @@ class DRV2605Model:
     def inject_fault(self, fault: str) -> None:
         """``missing`` (not on the bus), ``nack`` (stops answering; keeps driving what
         its registers say), ``over_temp`` / ``over_current`` (output shut down, flag
-        latched in STATUS)."""
+        latched in STATUS), ``en_unconnected`` (a board whose EN does not reach the chip:
+        it stays powered and answering whatever the pin does)."""
         if fault == "missing":
             self.present = False
         elif fault == "nack":
@@ -146,6 +154,9 @@ class DRV2605Model:
         elif fault == "over_current":
             self._over_current = True
             self.regs[STATUS] |= OC_DETECT_BIT
+        elif fault == "en_unconnected":
+            self.en_unconnected = True  # a board whose EN does not reach the chip
+            self.set_enabled(True)
         else:
             raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
 
@@ -153,6 +164,7 @@ class DRV2605Model:
         """End every injected condition (latched STATUS flags clear on their next read)."""
         self.present = True
         self.nack = False
+        self.en_unconnected = False
         self._over_temp = self._over_current = False
 
     # --- I2C target -----------------------------------------------------------------
@@ -187,7 +199,9 @@ class DRV2605Model:
 
     # --- ground truth ---------------------------------------------------------------
     def output(self) -> tuple[bool, float]:
-        """``(active, level 0..1)``: what the actuator is doing, from register state."""
+        """``(active, drive)``: what the actuator is doing, from register state. ``drive``
+        is a signed fraction of full scale (-1..1; negative = reverse drive), for a ROM
+        effect its strength, for calibration/diagnostics the rated level."""
         now = self._clock()
         if self._go_end is not None:
             self._update(now)
@@ -202,12 +216,8 @@ class DRV2605Model:
             return False, 0.0
         mode = regs[MODE] & 0x07
         if mode == MODE_RTP:
-            amp = regs[RTP_INPUT]
-            if regs[CONTROL3] & RTP_UNSIGNED_BIT:
-                level = amp / 255
-            else:
-                level = min(1.0, abs(amp - 256 if amp > 127 else amp) / 127)
-            return level > 0, level
+            drive = rtp_drive(regs[RTP_INPUT], self.loop_settings())
+            return drive != 0.0, drive
         if not regs[GO] & 1:
             return False, 0.0
         if mode in (MODE_AUTOCAL, MODE_DIAG):
@@ -216,6 +226,13 @@ class DRV2605Model:
             if now < end_ns:
                 return strength > 0, strength
         return False, 0.0
+
+    def loop_settings(self) -> LoopSettings:
+        """Loop mode, BIDIR_INPUT and data format as the registers set them now."""
+        regs = self.regs
+        return LoopSettings.from_registers(
+            feedback=regs[FEEDBACK], control2=regs[CONTROL2], control3=regs[CONTROL3]
+        )
 
     @property
     def mode(self) -> int:
@@ -283,7 +300,8 @@ class DRV2605Model:
                 regs[STATUS] |= OC_DETECT_BIT
             return value
         if reg == LRA_PERIOD:
-            driving = self.output()[0] and regs[FEEDBACK] & 0x80
+            # Auto-resonance tracking needs the LRA's back-EMF: no actuator, no period.
+            driving = self.output()[0] and regs[FEEDBACK] & 0x80 and self.actuator_connected
             return min(255, round(1e6 / self.resonance_hz / 98.46)) if driving else 0
         return regs[reg]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hardware.sim.drv2605 import DEVICE_ID_DRV2605L, DRV2605Model
-from hardware.sim.i2c import SimI2CBus
+from hardware.sim.drv2605 import DEVICE_ID_DRV2605L, FAULTS, DRV2605Model
+from hardware.sim.i2c import BusTiming, SimI2CBus
 from hardware.sim.pins import TracedMockFactory, make_pin_factory
 from hardware.sim.pwm import SimPWMChannel
 from hardware.sim.tca9548a import TCA9548AModel
@@ -22,7 +22,6 @@ from hardware.trace import Trace
 from station.wiring import BrushConfig, WiringConfig
 
 DRV2605_ADDRESS = 0x5A
-FAULTS = ("missing", "nack", "over_temp", "over_current")
 BUTTONS = ("start", "stop", "estop", "up", "down")
 
 
@@ -38,7 +37,11 @@ class Simulator:
     ) -> None:
         self.wiring = wiring
         self.trace = trace if trace is not None else Trace()
-        self.bus = SimI2CBus(trace=self.trace)
+        # Bus time at the wiring's clock (see hardware.sim.i2c: counted always, spent on the
+        # real clock when STATION_SIM_BUS_TIME=spend, as ``station engine --sim`` sets).
+        self.bus = SimI2CBus(
+            trace=self.trace, timing=BusTiming(frequency_hz=wiring.i2c.frequency_hz)
+        )
         self.pins: TracedMockFactory = make_pin_factory(
             trace=self.trace,
             en_pins=[h.enable_pin for h in wiring.haptic],
@@ -124,11 +127,22 @@ class Simulator:
 
     # --- what the skin feels ------------------------------------------------------------
     def outputs(self) -> dict[str, dict[str, Any]]:
-        """``{"<actuator>": {"active": bool, "level": 0..1, ...}}`` from physical state."""
+        """``{"<actuator>": {"active": bool, "level": 0..1, ...}}`` from physical state.
+
+        For a haptic driver ``level`` is the magnitude of its drive and ``drive`` the
+        signed value (negative = reverse drive: an ERM counter-rotating, an LRA driven in
+        antiphase), both fractions of the loop mode's full scale (``reference``)."""
         out: dict[str, dict[str, Any]] = {}
         for h in self.wiring.haptic:
-            active, level = self.chips[h.name].output()
-            out[h.name] = {"active": bool(active), "level": round(float(level), 4)}
+            chip = self.chips[h.name]
+            active, drive = chip.output()
+            out[h.name] = {
+                "active": bool(active),
+                "level": round(abs(float(drive)), 4),
+                "drive": round(float(drive), 4),
+                "reverse": drive < 0,
+                "reference": chip.loop_settings().reference,
+            }
         for b in self.wiring.brush:
             out[b.name] = brush_output(b, self.pwm[b.name].state())
         return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from station.cli import (
@@ -73,6 +74,10 @@ def run_engine(args: argparse.Namespace) -> int:
 
     wiring = load_wiring(resolve_config(args))
     simulate = resolve_simulate(args)
+    if simulate:
+        # The simulated bus spends its modelled time (wire bits + host overhead) on the
+        # real clock, so the loop's timing includes it; STATION_SIM_BUS_TIME=count opts out.
+        os.environ.setdefault("STATION_SIM_BUS_TIME", "spend")
     return main(
         wiring=wiring,
         simulate=simulate,

@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="say what would change, change nothing"
     )
     parser.add_argument(
-        "--uninstall", action="store_true", help="remove the units and the venv; keep the data"
+        "--uninstall",
+        action="store_true",
+        help="remove the units, the venv, the i2c-dev module list and the watchdog drop-in; "
+        "keep the data",
     )
     parser.add_argument(
         "--purge", action="store_true", help="with --uninstall: also remove data, config and user"
@@ -101,7 +104,9 @@ def register(sub) -> None:
         "install",
         help="install as a system service on Raspberry Pi OS (or --uninstall)",
         description="Create the station user, /opt/station/venv, /etc/station/station.toml, "
-        "/var/lib/station, the config.txt lines and the systemd units. Safe to run again.",
+        "/var/lib/station, the config.txt lines (I2C, PWM, strict_gpiod, watchdog), "
+        "/etc/modules-load.d/station.conf (i2c-dev), the systemd watchdog drop-in and the "
+        "systemd units. Safe to run again.",
     )
     add_arguments(p)
     p.set_defaults(func=run)

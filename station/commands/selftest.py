@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="DEVICE:FAULT",
-        help="simulator only: inject a fault (missing, nack, over_temp, over_current), "
-        "e.g. forearm:missing",
+        help="simulator only: inject a fault (missing, nack, over_temp, over_current, "
+        "en_unconnected), e.g. forearm:missing",
     )
     add_data_dir(p)
     add_config(p)

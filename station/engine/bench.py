@@ -24,7 +24,16 @@ temporary data directory and measures, in one run (every figure measured, none t
 * I2C transactions per RTP update = (every bus transaction while the four-driver program
   plays: RTP writes, mux channel selects, STATUS fault polls, anything else) / (RTP
   amplitude writes), four drivers behind the mux, each ramping in turn;
-* resident memory (VmRSS) of the engine and of the app at the end of the loaded case.
+* resident memory (VmRSS) of the engine and of the app at the end of the loaded case;
+* ``bus_time`` (``bench_bus``, its own process, run first on the otherwise idle machine):
+  one driver vs all four changing at once, with the simulated bus spending its modelled
+  time (wire bits at the wiring's clock + host overhead per transaction): transactions per
+  tick (worst, mean), modelled bus time per tick (worst), loop lateness p50/p99/max, each
+  next to its target (worst bus time <= 60 % of the tick, p99 <= 100 us); a missed target
+  is printed as MISSED.
+
+The engine process itself (``station engine --sim``) spends bus time too, so the idle and
+loaded cases include it.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from station.engine import bench_bus
 from station.engine.bench_load import LoadGenerator, RealApp
 from station.engine.ipc import EngineClient, RemoteError
 from station.engine.loop import TimingRecorder, naive_loop, percentile
@@ -195,6 +205,7 @@ def run_bench(
     names = [h.name for h in wiring.haptic]
     if len(names) < 4 or any(h.channel is None for h in wiring.haptic[:4]):
         raise StationError("station bench needs four haptic drivers behind the mux")
+    bus_time = bench_bus.spawn(config=config, seconds=seconds)
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
         data = Path(tmp)
         engine = _spawn_engine(data, config)
@@ -266,6 +277,7 @@ def run_bench(
         "idle_engine_cpu_percent": round(idle_cpu, 2),
         "idle_cpu_seconds": IDLE_CPU_S,
         "rss_mb": {**rss, "total": round(rss["engine"] + (rss["app"] or 0), 1)},
+        "bus_time": bus_time,
     }  # fmt: skip
 
 
@@ -295,6 +307,7 @@ def format_table(r: dict[str, Any]) -> str:
     lines.append(f"idle engine CPU: {r['idle_engine_cpu_percent']} % of a core "
                  f"(over {r['idle_cpu_seconds']} s, nothing armed)")  # fmt: skip
     lines.append(f"RSS: engine {r['rss_mb']['engine']} MB, app {r['rss_mb']['app']} MB")
+    lines += ["--", *bench_bus.format_lines(r["bus_time"])]
     lines += [
         "--",
         "wake-up error = actual wake-up - deadline k, deadline k = t0 + k * period (absolute",
@@ -303,5 +316,9 @@ def format_table(r: dict[str, Any]) -> str:
         "  loop against its own requested wake-up (previous wake + period), for context.",
         "I2C per update = every bus transaction (RTP writes, mux selects, STATUS polls, other)",
         "  while the four-driver program plays / RTP amplitude writes.",
+        "bus time: one_driver = forearm alone, four_drivers = all four at once, each a",
+        "  triangle that changes every tick; bus us/tick = modelled wire + host time of the",
+        "  tick's transactions (RTP writes, mux selects, STATUS polls); lateness = wake-up",
+        "  error of the same loop with that time spent.",
     ]
     return "\n".join(lines)

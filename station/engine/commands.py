@@ -46,7 +46,8 @@ class EngineCommands:
                 self.poller.reset(time.monotonic_ns())
                 self.drivers_event.set()
         self.program, self.session_id = program, session_id
-        self.player = Player(program=program, hw=self.hw, poller=self.poller)
+        self.player = Player(program=program, hw=self.hw, poller=self.poller,
+                             rate_hz=self.rate_hz)  # fmt: skip
         self.program_ms = 0.0
         self.live_rating = None
         self._set_state("armed")
@@ -76,6 +77,12 @@ class EngineCommands:
             raise EngineError(
                 "wrong_session",
                 f"armed session is {self.session_id!r}, not {session_id!r}; arm it first",
+            )
+        if self.calibrating is not None:
+            raise EngineError(
+                "calibrating",
+                f"{self.calibrating} is being auto-calibrated (about 1 s); start again when "
+                "it has finished",
             )
         self.recorder.reset()
         self.program_ms = 0.0
@@ -111,6 +118,31 @@ class EngineCommands:
             self._set_state("idle")
         self.hub.emit("estop_reset", by=by)
         return {"state": self.state}
+
+    def _cmd_calibrate_begin(self, actuator: str) -> dict[str, Any]:
+        """The state checks for ``station.engine.calibrate.run_calibration``, on the loop
+        thread so that no start can slip in between; the calibration itself runs on the
+        caller's thread under the hardware lock."""
+        from station.engine.calibrate import CALIBRATE_BUDGET_S
+
+        if self.state in ("running", "paused"):
+            raise EngineError(
+                "busy",
+                f"session {self.session_id} is {self.state}; stop it first (the Stop button, "
+                "or station stop), then calibrate",
+            )
+        if self.estop_latched:
+            raise EngineError(
+                "estop", "the e-stop is latched; release and reset it before calibrating"
+            )
+        if self.calibrating is not None:
+            raise EngineError(
+                "busy", f"{self.calibrating} is being calibrated; wait for it to finish"
+            )
+        self.calibrating = actuator
+        self.relaxed_until_ns = time.monotonic_ns() + int(CALIBRATE_BUDGET_S * 1e9)
+        self.hub.emit("calibrating", actuator=actuator, budget_s=CALIBRATE_BUDGET_S)
+        return {"calibrating": actuator}
 
     def _cmd_set_idle_pattern(self, pattern: str) -> dict[str, Any]:
         self.idle_pattern = pattern

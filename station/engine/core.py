@@ -18,6 +18,7 @@ loop; a collection runs only while idle (after each run and every few idle secon
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import os
 import sys
@@ -100,7 +101,17 @@ class Engine(EngineCommands):
         self._stop_request: tuple[str, str | None, int] | None = None
         self._shutdown = False
         self.stopped_event = threading.Event()  # set whenever a stop has silenced outputs
-        self.stall_ms = 0.0  # simulator-only test hook: stall the next tick (no lock held)
+        # Simulator-only test hook: stall the next tick (no lock held) by sleeping, or with
+        # ``stall_spin`` by a busy spin on the clock (the watchdog must not be starved).
+        self.stall_ms = 0.0
+        self.stall_spin = False
+        self.stall_started_ns = 0  # when the last stall began (tests measure from it)
+        # The watchdog counts the heartbeat as fresh until then (a calibration holds the
+        # hardware lock for ~1.1 s); see station.engine.watchdog.
+        self.relaxed_until_ns = 0
+        self.calibrating: str | None = None  # the actuator being auto-calibrated
+        self.watchdog_rt = RtResult()
+        self.calibration_store: Any = None  # hardware.calibration.CalibrationStore
         self.panel_control: Any = None  # station.engine.panel_control.PanelControl
 
     # ================= other threads: flags and commands =================================
@@ -113,6 +124,12 @@ class Engine(EngineCommands):
         req = self._stop_request
         if req is None or reason == "estop":
             self._stop_request = (reason, by, time.monotonic_ns())
+        cal = self.calibrating
+        if cal is not None and cal in self.hw.haptics:
+            # A calibration holds the hardware lock for ~1 s and drives its actuator:
+            # its EN drops now (a GPIO write, no bus), so the stop need not wait for it.
+            with contextlib.suppress(Exception):
+                self.hw.haptics[cal].silence()
         self.stopped_event.clear()
         self.ticker.wake()
         self._wake.set()
@@ -169,6 +186,8 @@ class Engine(EngineCommands):
             "rate_hz": self.rate_hz,
             "actuators": sorted(self.hw.haptics) + sorted(self.hw.brushes),
             "realtime": self.rt_result.as_dict(),
+            "watchdog_realtime": self.watchdog_rt.as_dict(),
+            "calibrating": self.calibrating,
             "timing": self.last_timing,
             "fault_polls": {"count": self.poller.polls,
                             "max_gap_ms": round(self.poller.max_gap_ns / 1e6, 1)},
@@ -280,14 +299,24 @@ class Engine(EngineCommands):
                 if self._stop_request is not None:
                     continue
                 if self.stall_ms:
-                    stall, self.stall_ms = self.stall_ms, 0.0
-                    time.sleep(stall / 1000.0)
+                    self._stall()
                 if pc is not None and n % 10 == 0:
                     pc.poll(time.monotonic())
                 deadline = ticker.wait_next()
                 self.heartbeat_ns = time.monotonic_ns()
         except Exception as exc:  # any hardware or bus exception is a fault
             self._fault(getattr(exc, "device", "engine"), str(exc) or type(exc).__name__)
+
+    def _stall(self) -> None:
+        """The test hook (``sim.stall``): hold the loop thread up once, off the lock."""
+        stall, self.stall_ms = self.stall_ms, 0.0
+        self.stall_started_ns = time.monotonic_ns()
+        if self.stall_spin:
+            t_end = time.monotonic() + stall / 1000.0
+            while time.monotonic() < t_end:  # a busy spin: holds the GIL between switches
+                pass
+        else:
+            time.sleep(stall / 1000.0)
 
     # ================= transitions (loop thread only) ====================================
     def _set_state(self, state: str) -> None:

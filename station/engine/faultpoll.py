@@ -116,6 +116,16 @@ class FaultPoller:
         if self.now_ns - self._last[i] >= PIGGYBACK * self._bound(i):
             self._poll(i)
 
+    def slot(self, phase: int, period: int) -> None:
+        """The player's RTP update slot ``phase`` (of ``period``) was this tick: read STATUS
+        of the drivers on that slot that are ``PIGGYBACK`` of the way to due. Polls then
+        follow the player's staggered RTP grid (one or two drivers a tick) instead of
+        bunching into one sweep of every idle driver, which cost 7 transactions (~0.9 ms of
+        a 1 ms tick at 400 kHz); ``tick``'s sweep stays the backstop for the bounds."""
+        for i in range(phase, len(self._last), period):
+            if self.now_ns - self._last[i] >= PIGGYBACK * self._bound(i):
+                self._poll(i)
+
     # --- called every tick / idle wake-up -----------------------------------------------
     def tick(self, now_ns: int, margin_ns: int) -> None:
         """Poll whatever would pass its bound before the next call (``margin_ns`` away)."""

@@ -21,6 +21,23 @@ close the gap) times the program time since the last tick, and follows the path 
 exactly once it is within one such step. A brush that starts a segment from park is
 already on its path (the lead-in begins at park), so the normal lead-in is unchanged.
 
+RTP amplitude updates are rate-limited and staggered. A DRV2605L applies a new RTP value
+about once per drive cycle (an LRA at 150-240 Hz: every 4-7 ms; TI: streaming faster than
+every 2-4 ms changes nothing), while every write costs a bus transaction (~120 us at
+400 kHz with the host overhead, ~220 us with a mux re-select). So driver ``i`` is written
+only on ticks where ``tick % period == i % period``, ``period`` = ``RTP_UPDATE_MS`` in
+ticks (4 at 1 kHz), ``i`` its index in the fault poller (the wiring's order; without a
+poller, its place among the program's drivers): at most one RTP write per driver per
+period, and with up to ``period`` drivers never two drivers' RTP writes in one tick. On
+its slot a driver gets the setpoint rendered at that tick, so nothing is lost: a lowered
+value (and the final 0 after a ramp down) lands on the driver's next slot, at most
+``period - 1`` ticks late, and what is written is exactly the render at the time it is
+written. Not rate-limited: ``silence`` (pause: every driver to 0 at once), tap effects
+(timed to the tick), brush moves, and stops (``HardwareSet.all_off``, not the player). A
+poller with a ``slot(phase, period)`` method is told each tick's slot after the writes, so
+it can read STATUS on the same grid. On the simulator the player marks each tick on the
+bus (``tick_mark``), so bus time per tick can be measured.
+
 Called only from the engine's loop thread with the hardware lock held. Exceptions from
 the hardware propagate: the engine turns them into a fault stop.
 """
@@ -34,6 +51,7 @@ from station.engine.render import (
     BrushPath,
     amplitude_level,
     brush_position,
+    code_level,
     rtp_code,
     taps_due,
 )
@@ -43,6 +61,14 @@ UNKNOWN = -1  # a last-written code that forces the next write
 # The shortest ramp the engine will play (the protocol schema's own floor, ramp_s >= 0.02):
 # a program from any other source still cannot jump to an intensity.
 MIN_RAMP_MS = 20
+# At most one RTP write per driver this often (see the module docstring).
+RTP_UPDATE_MS = 4.0
+DEFAULT_RATE_HZ = 1000
+
+
+def update_period_ticks(rate_hz: float, update_ms: float = RTP_UPDATE_MS) -> int:
+    """Ticks between two RTP writes to one driver: ``update_ms`` at ``rate_hz``, >= 1."""
+    return max(1, round(update_ms * rate_hz / 1000.0))
 
 
 @dataclass
@@ -115,10 +141,19 @@ class Player:
     """Renders ``program`` onto ``hw`` (a ``HardwareSet``); see the module docstring."""
 
     def __init__(
-        self, *, program: Program, hw: Any, resume_ramp_ms: float = 250.0, poller: Any = None
+        self,
+        *,
+        program: Program,
+        hw: Any,
+        resume_ramp_ms: float = 250.0,
+        poller: Any = None,
+        rate_hz: float | None = None,
+        rtp_update_ms: float = RTP_UPDATE_MS,
     ) -> None:
         """``poller`` (a ``FaultPoller``) is told of every haptic write, so it can read
-        that driver's STATUS while its mux channel is still selected."""
+        that driver's STATUS while its mux channel is still selected. ``rate_hz`` is the
+        loop's tick rate (default: the wiring's ``[engine] rate_hz``); with
+        ``rtp_update_ms`` it sets the RTP update period in ticks (0 ms: every tick)."""
         check_program(program, hw)
         self.program = program
         self.hap_names = sorted(
@@ -169,6 +204,22 @@ class Player:
         self.prev_t_ms = -1.0
         self.writes = 0
         self.rtp_updates = 0
+        if rate_hz is None:
+            engine_cfg = getattr(getattr(hw, "wiring", None), "engine", None)
+            rate_hz = getattr(engine_cfg, "rate_hz", DEFAULT_RATE_HZ)
+        self.rtp_period = update_period_ticks(rate_hz, rtp_update_ms)
+        # A driver's slot is its index among ALL the station's drivers (the fault poller's
+        # order, the wiring's) when known, so slots mean the same driver in every program
+        # and a poller can stagger its STATUS reads on the same grid (``rtp_phase``).
+        order = self._pidx if poller is not None else list(range(nh))
+        self._rtp_slot = [k % self.rtp_period for k in order]
+        self._tick = 0
+        self.rtp_phase = 0  # the slot of the tick last played
+        # The fault poller staggers its STATUS reads on the same grid: told every tick,
+        # after the writes, which slot it was (``FaultPoller.slot``).
+        self._poller_slot = poller.slot if poller is not None else None
+        # simulator only: the bus's per-tick meter (a real bus has no such method)
+        self._bus_mark = getattr(getattr(hw, "bus", None), "tick_mark", None)
 
     # --- step bookkeeping --------------------------------------------------------------
     def step_due(self, t_ms: float) -> bool:
@@ -186,7 +237,7 @@ class Player:
         used = sorted({i for i, _ in step.amp} | {i for i, _ in step.taps})
         for i in used:
             out.append(
-                {"actuator": self.hap_names[i], "peak_level": round(self._peak[i] / 255, 4),
+                {"actuator": self.hap_names[i], "peak_level": round(code_level(self._peak[i]), 4),
                  "taps": self._taps[i], "strokes": 0}
             )  # fmt: skip
         for i in sorted({i for i, _, _ in step.brush}):
@@ -207,12 +258,21 @@ class Player:
 
     # --- the tick ----------------------------------------------------------------------
     def tick(self, t_ms: float) -> None:
-        """Render the current step at program time ``t_ms`` and write what changed."""
+        """Render the current step at program time ``t_ms`` and write what changed (RTP:
+        only the drivers whose update slot this tick is)."""
+        if self._bus_mark is not None:
+            self._bus_mark()
+        phase = self._tick % self.rtp_period
+        self.rtp_phase = phase
+        self._tick += 1
+        due = self._rtp_slot
         step = self._steps[self.step_index]
         target = self._target
         for i in range(len(target)):
             target[i] = 0.0
         for slot, seg in step.amp:
+            if due[slot] != phase:
+                continue
             lv = amplitude_level(seg, t_ms)
             if lv > target[slot]:
                 target[slot] = lv
@@ -226,6 +286,8 @@ class Player:
                 factor = 0.0
         last = self._last_code
         for i, h in enumerate(self._hap):
+            if due[i] != phase:
+                continue  # not this driver's slot: its change lands on its next one
             code = rtp_code(target[i] * factor)
             if code != last[i] and not (code == 0 and last[i] == UNKNOWN):
                 h.set_rtp(code)
@@ -236,6 +298,8 @@ class Player:
                     self._poller.wrote(self._pidx[i], code)
                 if code > self._peak[i]:
                     self._peak[i] = code
+        if self._poller_slot is not None:
+            self._poller_slot(phase, self.rtp_period)
         prev = self.prev_t_ms
         for slot, seg in step.taps:
             if taps_due(seg, prev, t_ms):

@@ -62,6 +62,7 @@ class EngineRuntime:
         hw: Any = None,
     ) -> None:
         from hardware.backend import open_hardware
+        from hardware.calibration import CalibrationStore
 
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,9 @@ class EngineRuntime:
         self.hw = hw or open_hardware(wiring, simulate=simulate, data_dir=self.data_dir)
         self.hub = EventHub()
         self.engine = Engine(hw=self.hw, rt=rt, hub=self.hub)
+        # The file the drivers restore calibration from at every start (open_hardware
+        # gives each HapticDriver the same one); the engine reports and returns it.
+        self.engine.calibration_store = CalibrationStore.in_data_dir(self.data_dir)
         self.panel = PanelControl(engine=self.engine, panel=self.hw.panel)
         self.notifier = Notifier()
         self.watchdog = Watchdog(engine=self.engine, notifier=self.notifier, escalate=escalate)

@@ -9,7 +9,8 @@ fidelity tests compare the simulator's trace against the program exactly.
 
 Times are float milliseconds from the start of the program (ticks fall between whole ms).
 Levels are fractions of full scale (already limited by the compiler); ``rtp_code`` turns a
-level into the DRV2605's unsigned RTP code.
+level into the DRV2605's signed RTP code (0..127, never negative: see hardware/README.md,
+"The drive that reaches the skin").
 """
 
 from __future__ import annotations
@@ -19,16 +20,28 @@ from dataclasses import dataclass
 
 from station.program import AmplitudeSegment, BrushSegment, TapSegment
 
-RTP_FULL_SCALE = 255
+# Signed RTP (CONTROL3 DATA_FORMAT_RTP = 0): 0x00 is no drive and 0x7F full scale in every
+# loop mode the DRV2605L has (open loop: OD_CLAMP; closed loop: RATED_VOLTAGE), so the
+# station only ever writes 0..127 and a zero is silence whatever the chip's loop settings.
+RTP_FULL_SCALE = 127
+# A level that is exactly k/127 must give k, not k-1, after float rounding.
+_EPS = 1e-9
 
 
 def rtp_code(level: float) -> int:
-    """Unsigned RTP code (0..255) for a level (0..1), rounded to the nearest step."""
+    """Signed RTP code (0..127) for a level (0..1), rounded DOWN to a step, so the code
+    never stands for more than the level (a 50 % cap gives 63/127 = 49.6 %, not 50.4 %)."""
     if level <= 0.0:
         return 0
     if level >= 1.0:
         return RTP_FULL_SCALE
-    return int(level * RTP_FULL_SCALE + 0.5)
+    return int(level * RTP_FULL_SCALE + _EPS)
+
+
+def code_level(code: int) -> float:
+    """The fraction of full scale a signed RTP code 0..127 drives (the inverse of
+    ``rtp_code`` on whole steps)."""
+    return code / RTP_FULL_SCALE
 
 
 def _burst_envelope(phase_ms: float, on_ms: float, up_ms: float, down_ms: float) -> float:

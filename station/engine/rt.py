@@ -14,6 +14,15 @@ What it asks for, and why:
   form.
 * ``PR_SET_TIMERSLACK`` 1 ns: the kernel may otherwise coalesce our wake-up by 50 us.
 
+The stall watchdog (``station.engine.watchdog``) is a thread of the same process and must
+never be starved by a loop that spins: ``apply_watchdog_realtime`` puts it one SCHED_FIFO
+priority ABOVE the loop (so a runnable watchdog preempts a spinning loop on the same CPU)
+and, when the loop is pinned to a CPU, onto the other CPUs (so they never share one).
+The GIL still has to change hands: a thread waiting for it forces the holder to drop it
+after ``sys.getswitchinterval()`` (the engine sets 100 us), so a loop spinning in Python
+delays the watchdog by about one switch interval, not indefinitely. A loop stuck in C
+code that holds the GIL starves every thread; systemd's WatchdogSec is the layer for that.
+
 Where the system refuses (no CAP_SYS_NICE, RLIMIT_MEMLOCK, not Linux), the engine still
 runs; ``apply_realtime`` returns what failed and logs ONE warning naming each refusal and
 the fix (systemd's ``CPUSchedulingPolicy=fifo`` / ``LimitMEMLOCK=infinity`` or running as
@@ -99,6 +108,52 @@ def apply_realtime(opts: RtOptions) -> RtResult:
     if res.refused:
         log.warning(
             "engine: real-time set-up partly refused, timing is best effort: %s",
+            "; ".join(res.refused),
+        )
+    return res
+
+
+def apply_watchdog_realtime(loop: RtOptions | None) -> RtResult:
+    """Real-time set-up for the calling (watchdog) thread, relative to the loop's options:
+    SCHED_FIFO one priority above the loop's when the loop asks for SCHED_FIFO, and every
+    allowed CPU except the loop's when the loop is pinned. Nothing to do for a loop that
+    stays SCHED_OTHER and unpinned (then the kernel's fair scheduler shares the CPU).
+    Logs ONE warning naming what was refused and the fix."""
+    res = RtResult()
+    if loop is None:
+        return res
+    if loop.fifo_priority is not None:
+        try:
+            top = os.sched_get_priority_max(os.SCHED_FIFO)
+            prio = min(loop.fifo_priority + 1, top)
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(prio))
+            res.applied.append(f"SCHED_FIFO priority {prio}")
+            if prio <= loop.fifo_priority:
+                res.refused.append(
+                    f"a priority above the loop's ({loop.fifo_priority} is already the "
+                    f"maximum, {top}); set [engine] realtime_priority below {top}"
+                )
+        except (OSError, AttributeError) as exc:
+            res.refused.append(
+                f"SCHED_FIFO above the loop ({exc}); run as the station service "
+                "(CPUSchedulingPolicy=fifo) or grant CAP_SYS_NICE"
+            )
+    if loop.cpu is not None:
+        try:
+            others = os.sched_getaffinity(0) - {loop.cpu}
+            if others:
+                os.sched_setaffinity(0, others)
+                res.applied.append(f"CPU affinity {sorted(others)} (the loop has CPU {loop.cpu})")
+            else:
+                res.refused.append(
+                    f"a CPU of its own (the loop is pinned to CPU {loop.cpu}, the only one "
+                    "this process may use); it relies on its priority"
+                )
+        except (OSError, AttributeError, ValueError) as exc:
+            res.refused.append(f"CPU affinity away from CPU {loop.cpu} ({exc})")
+    if res.refused:
+        log.warning(
+            "engine watchdog: real-time set-up partly refused, a spinning loop may delay it: %s",
             "; ".join(res.refused),
         )
     return res

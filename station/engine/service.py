@@ -7,11 +7,15 @@ Methods (params -> result):
 * ``stop`` {reason: "api"|"too_much" (default "api"), by?} -> {stopped: true, state}
   (returns once the loop has silenced every output, or after 1 s with stopped=false)
 * ``rate`` {value: 0..10} -> {stopped: bool}
+* ``calibrate`` {actuator} -> the stored auto-calibration values (takes ~1.1 s; refused
+  while a session plays or is paused, for a brush or an unknown name)
+* ``calibration`` -> {actuators: {name: {actuator_kind, stored, pinned_in_wiring}}, file}
 * ``set_indicator`` {pattern: "idle"|"due"|"limit"} -> the idle LED pattern
 * ``subscribe`` -> the connection becomes the event stream
 * simulator only: ``sim.press`` / ``sim.release`` {button}, ``sim.outputs``,
   ``sim.trace`` {since=0, limit=1000}, ``sim.fault`` {device, kind}, ``sim.clear_faults``,
-  ``sim.bus_transactions``, ``sim.stall`` {ms} (stalls one tick: watchdog tests).
+  ``sim.bus_transactions``, ``sim.stall`` {ms, spin=false} (stalls one tick by a sleep or
+  a busy spin: watchdog tests).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from station.engine.calibrate import run_calibration, stored
 from station.engine.core import Engine, EngineError
 from station.engine.ipc import Subscription
 from station.errors import problems_from_validation
@@ -86,6 +91,15 @@ class EngineService:
 
     def m_reset_estop(self) -> Any:
         return self.engine.submit("reset_estop")
+
+    def m_calibrate(self, actuator: Any = None) -> dict[str, Any]:
+        """DRV2605L auto-calibration of one haptic actuator (~1.1 s); see
+        ``station.engine.calibrate``. Runs on this connection's thread, never the loop's."""
+        return run_calibration(self.engine, actuator)
+
+    def m_calibration(self) -> dict[str, Any]:
+        """Every haptic actuator's stored calibration (None when never calibrated)."""
+        return stored(self.engine)
 
     def m_stop(self, reason: str = "api", by: str | None = None) -> dict[str, Any]:
         if reason not in STOP_BY_API:
@@ -163,8 +177,11 @@ class EngineService:
     def m_sim_bus_transactions(self) -> int:
         return self.engine.hw.sim.bus_transactions()
 
-    def m_sim_stall(self, ms: Any = 0) -> dict[str, Any]:
-        if not isinstance(ms, int | float) or not 0 < ms <= 5000:
-            raise _bad("sim.stall: ms must be 0 < ms <= 5000")
+    def m_sim_stall(self, ms: Any = 0, spin: Any = False) -> dict[str, Any]:
+        if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 < ms <= 5000:
+            raise _bad(f"sim.stall: ms = {ms!r}; must be a number 0 < ms <= 5000")
+        if not isinstance(spin, bool):
+            raise _bad(f"sim.stall: spin = {spin!r}; must be true (busy spin) or false (sleep)")
+        self.engine.stall_spin = spin
         self.engine.stall_ms = float(ms)
-        return {"stall_ms": ms}
+        return {"stall_ms": ms, "spin": spin}

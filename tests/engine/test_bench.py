@@ -51,3 +51,26 @@ def test_bench_runs_and_reports_consistent_measured_figures() -> None:
     assert rss["engine"] > 0 and rss["app"] > 0
     assert math.isclose(rss["total"], rss["engine"] + rss["app"], abs_tol=0.11), rss
     assert 0 <= out["idle_engine_cpu_percent"] < 100
+
+    # --- bus time: the four-driver case next to the one-driver case (figures present and
+    # consistent; their size is the bench's output, not a test result) -------------------
+    bus = out["bus_time"]
+    assert bus["bus"]["spend"] is True, "the bus cases must spend bus time on the clock"
+    assert bus["bus"]["frequency_hz"] > 0 and bus["bus"]["host_overhead_us"] >= 0
+    tick_us = 1e6 / bus["rate_hz"]
+    for name, drivers in (("one_driver", 1), ("four_drivers", 4)):
+        case = bus["cases"][name]
+        assert case["drivers"] == drivers and case["end_state"] == "idle", case
+        assert case["fault"] is None and case["ticks"] > 0 and case["rtp_writes"] > 0, case
+        tx, per_tick = case["transactions_per_tick"], case["bus_us_per_tick"]
+        assert 0 < tx["mean"] <= tx["worst"], case
+        assert 0 < per_tick["mean"] <= per_tick["worst"], case
+        assert math.isclose(per_tick["worst_percent_of_tick"],
+                            100 * per_tick["worst"] / tick_us, abs_tol=0.1), case  # fmt: skip
+        late = case["lateness_us"]
+        assert 0 <= late["p50"] <= late["p99"] <= late["max"], case
+        assert case["missed_deadlines"] >= 0
+        targets = case["targets"]
+        assert targets["bus_worst_percent_max"] == 60 and targets["p99_us_max"] == 100
+        assert targets["bus_met"] == (per_tick["worst_percent_of_tick"] <= 60), case
+        assert targets["p99_met"] == (late["p99"] <= 100), case

@@ -2,13 +2,25 @@
 
 Tolerances (the issue's): intensity within one RTP step, tap times within 2 ms, the
 middle of each stroke within 5 % of the prescribed speed. The engine runs on the real
-simulator backend (real DRV2605 driver code over the simulated bus and mux)."""
+simulator backend (real DRV2605 driver code over the simulated bus and mux).
+
+RTP updates are rate-limited (issue 10): a driver is written at most once per update
+period (``RTP_UPDATE_MS``, 4 ticks at 1 kHz), on its own slot, because the chip applies a
+new amplitude only about once per drive cycle. So: every write is still within one RTP
+step of the program at the moment it is written; what the chip HOLDS at a given ms is
+within one step of the program at some moment of the last period (it may lag the render
+by up to ``period - 1`` ticks, never more), and exactly 0 whenever the program has been at
+0 for a whole period (the final 0 of a ramp always lands). That widening, by the update
+period and no more, is the only change to the intensity tolerances. The brush writes at
+most one duty per PWM frame (20 ms at 50 Hz, what the servo takes), so the mid-stroke
+speed is fitted over the frames in the window rather than over 1 ms writes."""
 
 from __future__ import annotations
 
 import itertools
 import math
 
+from station.engine.player import update_period_ticks
 from station.engine.render import amplitude_level, brush_profile, rtp_code, tap_times
 from station.program import Program
 from tests.engine.helpers import (
@@ -79,6 +91,9 @@ def test_trace_matches_the_program(tmp_path):
     segs = {s.actuator: s for st in prog.steps for s in st.segments}
 
     # --- intensity envelopes: every write, and the held value on a 1 ms grid ------------
+    period = update_period_ticks(wiring.engine.rate_hz)  # ticks between writes to a driver
+    tick_ms = 1000 / wiring.engine.rate_hz
+    assert wiring.engine.rate_hz == 1000, "the grid below assumes 1 ms ticks"
     for name in ("forearm", "upper_arm"):
         seg = segs[name]
         writes = [r for r in trace.select(name, "RTP_INPUT") if t0 <= r.t_ns < end_ns]
@@ -87,12 +102,17 @@ def test_trace_matches_the_program(tmp_path):
             ideal = rtp_code(amplitude_level(seg, (r.t_ns - t0) / 1e6))
             assert abs(r.value - ideal) <= 1, (name, (r.t_ns - t0) / 1e6, r.value, ideal)
         for ms in range(1, prog.steps[0].duration_ms):
-            # mid-tick: what the tick at ``ms`` left on the chip (no write missing)
+            # mid-tick: what the driver's last slot (at most period - 1 ticks ago) left
             held = held_value(writes, t0 + ms * 1_000_000 + 500_000)
-            ideal = rtp_code(amplitude_level(seg, ms))
-            assert abs(held - ideal) <= 1, (name, ms, held, ideal)
+            window = [rtp_code(amplitude_level(seg, ms - k * tick_ms))
+                      for k in range(period) if ms - k * tick_ms >= 0]  # fmt: skip
+            if max(window) == 0:
+                assert held == 0, (name, ms, held, "a zero that did not land")
+            assert min(window) - 1 <= held <= max(window) + 1, (name, ms, held, window)
         # only changes are written: no two consecutive writes carry the same code
         assert all(a.value != b.value for a, b in itertools.pairwise(writes))
+        # rate limit: at most one write per period over the step (+1 for the first slot)
+        assert len(writes) <= prog.steps[0].duration_ms / (period * tick_ms) + 1, len(writes)
     peak = max(r.value for r in trace.select("forearm", "RTP_INPUT") if r.t_ns >= t0)
     assert peak == rtp_code(0.6)
 
@@ -119,7 +139,10 @@ def test_trace_matches_the_program(tmp_path):
         s0 = bseg.start_ms + bseg.lead_in_ms + k * cycle + prof.t_acc_ms
         lo, hi = s0 + 0.25 * prof.t_cruise_ms, s0 + 0.75 * prof.t_cruise_ms
         pts = [((r.t_ns - t0) / 1e6, pos(r)) for r in duty if lo <= (r.t_ns - t0) / 1e6 <= hi]
-        assert len(pts) > 20
+        # the servo takes one pulse width per PWM frame and the brush writes at most one
+        # duty per frame (20 ms at 50 Hz): expect (nearly) every frame in the window
+        frame_ms = 1000 / cfg.frequency_hz
+        assert len(pts) >= max(5, (hi - lo) / frame_ms - 2), (k, len(pts), hi - lo)
         n = len(pts)
         mt = sum(t for t, _ in pts) / n
         mp = sum(p for _, p in pts) / n

@@ -76,7 +76,10 @@ def test_no_step_larger_than_the_ramp_allows(dur, up, down, off):
 
 
 def test_rtp_code_rounds_and_clamps():
-    assert [rtp_code(x) for x in (-1, 0, 0.5, 1, 2)] == [0, 0, 128, 255, 255]
+    # Signed RTP: 0x7F is full scale; codes round down so a level is never exceeded.
+    assert [rtp_code(x) for x in (-1, 0, 0.5, 1, 2)] == [0, 0, 63, 127, 127]
+    assert rtp_code(64 / 127) == 64  # a whole step survives float rounding
+    assert all(rtp_code(k / 1000) / 127 <= k / 1000 for k in range(1001))
 
 
 def test_taps_due_counts_each_tap_once_whatever_the_tick_grid():

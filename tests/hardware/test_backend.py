@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -31,18 +32,28 @@ def test_opens_with_every_output_off_and_en_low(hw):
 
 def test_outputs_follow_register_writes(hw):
     hw.start_all()
-    hw.haptics["hand"].set_rtp(128)
+    hw.haptics["hand"].set_rtp(64)
     out = hw.sim.outputs()
-    assert out["hand"]["active"] and out["hand"]["level"] == pytest.approx(128 / 255, abs=1e-3)
+    # closed-loop LRA, signed RTP: 0x7F is RATED_VOLTAGE, so 64 is 64/127 of it
+    assert out["hand"]["active"] and out["hand"]["level"] == pytest.approx(64 / 127, abs=1e-3)
+    assert out["hand"]["drive"] > 0 and out["hand"]["reference"] == "RATED_VOLTAGE"
     assert not out["forearm"]["active"]
+    # start_all wrote the park pulse this PWM frame: the move goes out at the next frame
+    # (one duty write per 20 ms frame), written by the pacer with no further call
     hw.brushes["brush"].set_position_cm(5.0)
-    assert hw.sim.outputs()["brush"]["position_cm"] == pytest.approx(5.0, abs=0.01)
+    deadline = time.monotonic() + 2
+    while abs(hw.sim.outputs()["brush"]["position_cm"] - 5.0) > 0.01:
+        assert time.monotonic() < deadline, hw.sim.outputs()["brush"]
+        time.sleep(0.002)
 
 
 def test_device_limit_is_never_exceeded(hw):
     hw.start_all()
-    hw.haptics["forearm"].set_rtp(255)  # config max_amplitude 0.9 -> code 230
-    assert hw.sim.outputs()["forearm"]["level"] == pytest.approx(230 / 255, abs=1e-3)
+    for name in hw.haptics:
+        hw.haptics[name].set_rtp(255)  # max_amplitude 0.9 -> 114 (0.9 x 127, rounded down)
+        out = hw.sim.outputs()[name]
+        assert out["drive"] == pytest.approx(114 / 127, abs=1e-3)
+        assert 0 < out["drive"] <= 0.9
 
 
 def test_trace_records_rtp_writes_and_en_edges(hw):

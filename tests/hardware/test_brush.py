@@ -26,10 +26,39 @@ def trace() -> Trace:
     return Trace()
 
 
+FRAME_NS = 20_000_000  # one PWM frame at the servo's 50 Hz: 1 s / 50
+
+
+class StepClock:
+    """A monotonic ns clock that moves on ``step_ns`` at every reading: with one frame per
+    step, every call lands in a fresh PWM frame (the engine's calls spread over time)."""
+
+    def __init__(self, step_ns: int = FRAME_NS) -> None:
+        self.now = 0
+        self.step_ns = step_ns
+
+    def __call__(self) -> int:
+        self.now += self.step_ns
+        return self.now
+
+
+class ManualClock:
+    """A clock that moves only when told: time inside one PWM frame stands still."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance_ms(self, ms: float) -> None:
+        self.now += round(ms * 1_000_000)
+
+
 @pytest.fixture
 def arm(config: BrushConfig, trace: Trace) -> Iterator[BrushArm]:
     pwm = SimPWMChannel(name=config.name, trace=trace, frequency_hz=config.frequency_hz)
-    with BrushArm(config=config, pwm=pwm) as brush:
+    with BrushArm(config=config, pwm=pwm, clock=StepClock(), background_flush=False) as brush:
         yield brush
 
 
@@ -206,3 +235,128 @@ def test_hardware_pwm_resolution_beats_software_pwm(arm: BrushArm) -> None:
     period = arm._pwm.period_ns
     software = {round(d / period * 100) for d in duties}  # lgpio: whole percent
     assert len(software) <= 6 < len(set(duties))
+
+
+# -- one duty write per PWM frame ---------------------------------------------------------------
+@pytest.fixture
+def paced(config: BrushConfig) -> Iterator[tuple[BrushArm, Trace, ManualClock]]:
+    """A brush whose pacer and trace share one manual clock (no background flusher)."""
+    clock = ManualClock()
+    trace = Trace(clock=clock)
+    pwm = SimPWMChannel(name=config.name, trace=trace, frequency_hz=config.frequency_hz)
+    with BrushArm(config=config, pwm=pwm, clock=clock, background_flush=False) as brush:
+        brush.start()
+        yield brush, trace, clock
+
+
+def duty_writes(trace: Trace, since_seq: int) -> list[tuple[int, int]]:
+    return [(r.t_ns, r.value) for r in trace.since(since_seq) if r.what == "duty_cycle_ns"]
+
+
+def test_a_1khz_sweep_writes_the_duty_at_most_once_per_50hz_frame(paced, config) -> None:
+    """The engine asks every 1 ms; the servo takes one pulse width per 20 ms frame."""
+    arm, trace, clock = paced
+    assert config.frequency_hz == 50  # the reference servo; FRAME_NS is 1 s / 50
+    mark = trace.last_seq() + 1
+    clock.advance_ms(20)
+    start = clock.now
+    for ms in range(1000):  # one second of a steady 5 cm/s stroke, one setpoint per tick
+        arm.set_position_cm(1.0 + 5.0 * ms / 1000)
+        clock.advance_ms(1)
+    writes = duty_writes(trace, mark)
+    # one second holds 50 frames: 50 writes, never two in one frame
+    assert len(writes) == 50, len(writes)
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(writes)]
+    assert min(gaps) >= FRAME_NS
+    assert writes[0][0] == start
+    # each write carries the newest setpoint of its tick, not an old one
+    assert writes[-1][1] == pulse_ns(config, arm.angle_for_position(1.0 + 5.0 * 980 / 1000))
+
+
+def test_the_final_position_is_always_written(paced, config) -> None:
+    arm, trace, clock = paced
+    clock.advance_ms(20)
+    arm.set_position_cm(2.0)  # written: the frame was free
+    clock.advance_ms(5)
+    arm.set_position_cm(2.5)  # same frame: pending
+    clock.advance_ms(5)
+    arm.set_position_cm(3.0)  # replaces 2.5; the move ends here, no further set_* call
+    assert arm.pending_duty_ns == pulse_ns(config, arm.angle_for_position(3.0))
+    assert arm._pwm.duty_cycle_ns == pulse_ns(config, arm.angle_for_position(2.0))
+    clock.advance_ms(9)
+    assert arm.flush() is False  # 19 ms after the last write: not yet
+    clock.advance_ms(1)
+    assert arm.flush() is True
+    assert arm._pwm.duty_cycle_ns == pulse_ns(config, arm.angle_for_position(3.0))
+    assert [v for _, v in duty_writes(trace, 0)][-2:] == [
+        pulse_ns(config, arm.angle_for_position(2.0)),
+        pulse_ns(config, arm.angle_for_position(3.0)),  # 2.5 never went out
+    ]
+    assert arm.pending_duty_ns is None and arm.flush() is False
+
+
+def test_the_flusher_writes_the_last_setpoint_without_another_call(config) -> None:
+    trace = Trace()
+    pwm = SimPWMChannel(name=config.name, trace=trace, frequency_hz=config.frequency_hz)
+    with BrushArm(config=config, pwm=pwm) as arm:  # the real clock and the flusher thread
+        arm.start()
+        arm.set_position_cm(4.0)  # within the park write's frame: pending
+        assert arm.pending_duty_ns is not None
+        target = pulse_ns(config, arm.angle_for_position(4.0))
+        deadline = time.monotonic() + 2
+        while pwm.duty_cycle_ns != target and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert pwm.duty_cycle_ns == target
+        park, move = trace.select("brush", "duty_cycle_ns")[-2:]
+        assert move.t_ns - park.t_ns >= FRAME_NS
+
+
+def test_park_is_immediate_and_no_stale_move_follows_it(paced, config) -> None:
+    """Stop always wins: a park inside a busy frame goes out at once, and the move that
+    was waiting for the frame is dropped, never written after the park."""
+    arm, trace, clock = paced
+    clock.advance_ms(20)
+    arm.set_position_cm(3.0)
+    clock.advance_ms(1)
+    arm.set_position_cm(3.1)  # pending
+    clock.advance_ms(1)
+    mark = trace.last_seq() + 1
+    arm.park()
+    park = pulse_ns(config, config.park_angle_deg)
+    assert duty_writes(trace, mark) == [(clock.now, park)]  # 1 ms after the last write
+    clock.advance_ms(40)
+    assert arm.flush() is False
+    assert duty_writes(trace, mark) == [(clock.now - 40_000_000, park)]
+    # off() inside a busy frame parks at once too, then detaches
+    arm.set_position_cm(2.0)
+    clock.advance_ms(1)
+    arm.set_position_cm(2.2)
+    mark = trace.last_seq() + 1
+    arm.off()
+    assert [(r.what, r.value) for r in trace.since(mark)] == [
+        ("duty_cycle_ns", park),
+        ("enable", 0),
+    ]
+
+
+def test_a_setpoint_back_to_the_written_value_cancels_the_pending_one(paced, config) -> None:
+    arm, _, clock = paced
+    clock.advance_ms(20)
+    arm.set_position_cm(3.0)
+    arm.set_position_cm(3.5)
+    arm.set_position_cm(3.0)
+    assert arm.pending_duty_ns is None
+    clock.advance_ms(20)
+    assert arm.flush() is False
+
+
+def test_a_bad_duty_is_refused_at_once_even_inside_a_busy_frame(config) -> None:
+    from hardware.pwm import DutyPacer
+
+    clock = ManualClock()
+    pwm = SimPWMChannel(name="brush", trace=Trace(), frequency_hz=config.frequency_hz)
+    pacer = DutyPacer(pwm, clock=clock, background=False)
+    pacer.request(1_000_000)
+    with pytest.raises(ValueError, match=r"duty_cycle_ns = 20000001: must be 0\.\.20000000"):
+        pacer.request(FRAME_NS + 1)
+    assert pacer.pending is None and pwm.duty_cycle_ns == 1_000_000

@@ -29,7 +29,9 @@ def rig(tmp_path, pins) -> Rig:
 def test_start_configures_lra_with_device_limits(rig):
     drv = rig.add(config(rated_voltage=0x53, overdrive_clamp=0x89, max_amplitude=0.9))
     assert isinstance(drv, Haptic)
-    assert drv.max_code == 230
+    # Signed RTP full scale is 0x7F (SLOS854 transfer figures); 0.9 x 127 = 114.3, and
+    # the limit must never be exceeded, so 114 (89.8 %), not 115 (90.6 %).
+    assert drv.max_code == 114
     drv.start()
     m = rig.models["forearm"]
     assert rig.ens["forearm"].value == 1
@@ -37,7 +39,9 @@ def test_start_configures_lra_with_device_limits(rig):
     assert m.register("FEEDBACK") & 0x80  # LRA
     assert m.register("LIBRARY_SEL") == 6
     assert m.register("RATED_VOLTAGE") == 0x53 and m.register("OD_CLAMP") == 0x89
-    assert m.register("CONTROL3") & 0x08  # unsigned RTP
+    control3 = m.register("CONTROL3")
+    assert not control3 & 0x08  # DATA_FORMAT_RTP = 0: signed, 0x00 = no drive in every mode
+    assert not control3 & 0x01  # LRA_OPEN_LOOP = 0: closed loop, full scale RATED_VOLTAGE
     assert m.output() == (False, 0.0)
 
 
@@ -47,6 +51,9 @@ def test_start_configures_erm(rig):
     m = rig.models["forearm"]
     assert not m.register("FEEDBACK") & 0x80
     assert m.register("LIBRARY_SEL") == 1
+    assert m.register("CONTROL3") & 0x20  # ERM_OPEN_LOOP: full scale is OD_CLAMP
+    assert not m.register("CONTROL3") & 0x08  # signed: RTP 0 is no drive, not full reverse
+    assert m.output() == (False, 0.0)
 
 
 def test_start_waits_for_the_chip_after_en(rig):
@@ -67,12 +74,14 @@ def test_set_rtp_clamps_to_the_device_limit_in_one_write(rig):
         drv.set_rtp(code)
     assert rig.bus.transactions - before == 3
     drv.set_rtp(255)
-    assert m.register("RTP_INPUT") == 128 == drv.max_code
-    assert m.output() == (True, pytest.approx(128 / 255))
+    # 0.5 x 127 = 63.5 -> 63: 49.6 % of full scale, never the 50.4 % that rounding up gives
+    assert m.register("RTP_INPUT") == 63 == drv.max_code
+    active, drive = m.output()
+    assert active and drive == pytest.approx(63 / 127) and drive <= 0.5
     drv.set_rtp(-4)
     assert m.register("RTP_INPUT") == 0
     assert m.output() == (False, 0.0)
-    assert max(r.value for r in rig.trace.select("forearm", "RTP_INPUT")) == 128
+    assert max(r.value for r in rig.trace.select("forearm", "RTP_INPUT")) == 63
 
 
 def test_play_effect_then_back_to_rtp(rig):
@@ -91,7 +100,7 @@ def test_play_effect_then_back_to_rtp(rig):
     seq = rig.trace.last_seq() + 1
     drv.set_rtp(50)
     assert [(r.what, r.value) for r in rig.trace.since(seq)] == [("RTP_INPUT", 50), ("MODE", 5)]
-    assert m.output() == (True, pytest.approx(50 / 255))
+    assert m.output() == (True, pytest.approx(50 / 127))
 
 
 @pytest.mark.parametrize("bad", [0, 124, -1, True, 1.5, "1"])
@@ -288,7 +297,7 @@ def test_two_drivers_behind_the_cached_mux(rig):
     # channel 0 is still selected for the first write; every later one switches
     assert rig.bus.transactions - before == 1 + 2 * 19
     a.off()
-    assert rig.models["hand"].output() == (True, pytest.approx(9 / 255))
+    assert rig.models["hand"].output() == (True, pytest.approx(9 / 127))
     assert rig.models["forearm"].output() == (False, 0.0)
     b.close()
     assert rig.models["hand"].output() == (False, 0.0)

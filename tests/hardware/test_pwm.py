@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import shutil
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import hardware.pwm as pwm_module
 from hardware.brush import BrushArm
 from hardware.pwm import (
     PWMChannel,
@@ -213,12 +215,54 @@ def test_export_that_never_appears_is_a_clear_error(sysfs: FakeSysfs) -> None:
         SysfsPWMChannel(chip=chip, channel=0, frequency_hz=50, export_timeout_s=0.05)
 
 
+def test_export_waits_until_every_attribute_is_writable(
+    sysfs: FakeSysfs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """udev hands period/duty_cycle/enable to group gpio a few ms after the export; until
+    then a write would fail (EACCES). Root may write anything, so the permission is
+    modelled here: ``enable`` becomes writable 50 ms after the channel appears."""
+    chip = sysfs.add_chip(0, "fe20c000.pwm", 2)
+    appeared: dict[str, float] = {}
+
+    def writable(path: Path) -> bool:
+        first = appeared.setdefault(str(path.parent), time.monotonic())
+        return path.name != "enable" or time.monotonic() - first >= 0.05
+
+    monkeypatch.setattr(pwm_module, "writable", writable)
+    started = time.monotonic()
+    with SysfsPWMChannel(chip=chip, channel=0, frequency_hz=50) as pwm:
+        assert time.monotonic() - started >= 0.05
+        assert writes(chip / "pwm0" / "enable") == [0]  # written only once it was allowed
+        assert pwm.period_ns == 20_000_000
+
+
+def test_an_attribute_that_never_becomes_writable_is_a_clear_error(
+    sysfs: FakeSysfs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chip = sysfs.add_chip(0, "fe20c000.pwm", 2)
+    monkeypatch.setattr(pwm_module, "writable", lambda path: path.name != "duty_cycle")
+    started = time.monotonic()
+    with pytest.raises(HardwareError) as info:
+        SysfsPWMChannel(chip=chip, channel=0, frequency_hz=50, export_timeout_s=0.1)
+    assert time.monotonic() - started < 1.0  # bounded
+    msg = str(info.value)
+    assert info.value.device == "pwmchip0/pwm0"
+    assert "duty_cycle is not writable" in msg and "group gpio" in msg
+    _wait_for(lambda: not (chip / "pwm0").exists())  # unexported again
+    assert sysfs.exports == [0]
+
+
+def test_the_default_export_wait_is_bounded_by_one_second() -> None:
+    assert 0 < pwm_module.EXPORT_TIMEOUT_S <= 1.0
+
+
 def test_brush_on_sysfs_end_to_end(sysfs: FakeSysfs) -> None:
     sysfs.add_chip(0, "fe20c800.pwm", 2, live=False)
     chip = sysfs.add_chip(1, "fe20c000.pwm", 2)
     config = load_wiring(None).brush[0]
     pwm = open_pwm_for_pin(config.pwm_pin, frequency_hz=config.frequency_hz, sysfs_root=sysfs.root)
-    arm = BrushArm(config=config, pwm=pwm)
+    frames = itertools.count(0, 20_000_000)  # each call a PWM frame (50 Hz) after the last
+    arm = BrushArm(config=config, pwm=pwm, clock=lambda: next(frames), background_flush=False)
     arm.start()
     arm.set_position_cm(arm.travel_cm / 2)
     base = chip / f"pwm{pwm.channel}"

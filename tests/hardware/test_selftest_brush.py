@@ -11,12 +11,28 @@ import pytest
 
 from hardware.backend import open_hardware
 from hardware.selftest import run_selftest
+from hardware.sim import ManualClock
 from station.wiring import load_wiring
 from tests.engine.brushtrace import duty_step_cm, park_cm, to_cm
 
 
 @pytest.fixture
-def hw(tmp_path):
+def clock():
+    """The brush's pacing clock (one duty write per PWM frame): the fake sleeps below
+    advance it, so the pacer sees the frames the self-test believes it waited."""
+    return ManualClock()
+
+
+@pytest.fixture
+def hw(tmp_path, clock):
+    with open_hardware(
+        load_wiring(), simulate=True, data_dir=tmp_path, brush_clock=clock
+    ) as hardware:
+        yield hardware
+
+
+@pytest.fixture
+def real_hw(tmp_path):
     with open_hardware(load_wiring(), simulate=True, data_dir=tmp_path) as hardware:
         yield hardware
 
@@ -29,11 +45,16 @@ def brush_writes(hw) -> list[tuple[int, int, float]]:
     return [(r.seq, r.t_ns, to_cm(cfg, r.value)) for r in records if r.value > 0]
 
 
-def test_sweep_steps_within_approach_speed_for_the_time_slept(hw):
+def test_sweep_steps_within_approach_speed_for_the_time_slept(hw, clock):
     """Each write is no further from the previous one than the approach speed allows in
     the sleeps between them (recorded, not waited: fast and exact)."""
     slept: list[tuple[int, float]] = []  # (last trace seq before the sleep, seconds)
-    results = run_selftest(hw, sleep=lambda s: slept.append((hw.sim.trace.last_seq(), s)))
+
+    def sleep(s: float) -> None:
+        slept.append((hw.sim.trace.last_seq(), s))
+        clock.advance(s)
+
+    results = run_selftest(hw, sleep=sleep)
     assert all(r.ok for r in results), [r.line() for r in results]
     cfg = hw.wiring.brush_by_name("brush")
     writes = brush_writes(hw)
@@ -53,7 +74,8 @@ def test_sweep_steps_within_approach_speed_for_the_time_slept(hw):
 
 
 @pytest.mark.slow
-def test_real_time_sweep_is_ramped_and_quick(hw):
+def test_real_time_sweep_is_ramped_and_quick(real_hw):
+    hw = real_hw
     started = time.monotonic_ns()
     results = run_selftest(hw)
     assert all(r.ok for r in results), [r.line() for r in results]

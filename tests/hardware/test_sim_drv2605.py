@@ -113,21 +113,25 @@ def test_writing_go_zero_cancels(sim, clock):
     assert read(bus, 0x0C) == 0 and model.output() == (False, 0.0)
 
 
-def test_rtp_signed_by_default_unsigned_with_control3_bit3(sim):
+def test_adafruit_defaults_are_open_loop_erm_where_unsigned_zero_is_full_reverse(sim):
+    """SLOS854 open-loop figure: signed 0x00 = 0, 0x7F = +OD_CLAMP, 0x81 = -OD_CLAMP;
+    unsigned 0x80 = 0, 0xFF = +full, 0x00 = -full. The library leaves an ERM in open loop."""
     bus, model, _ = sim
     drv = adafruit_drv2605.DRV2605(bus)
     drv.realtime_value = 64
     drv.mode = adafruit_drv2605.MODE_REALTIME
     assert model.output() == (True, pytest.approx(64 / 127))
-    drv.realtime_value = 200  # signed: -56, a brake / phase-shifted drive of 56
-    assert model.output() == (True, pytest.approx(56 / 127))
+    drv.realtime_value = 200  # signed: -56, reverse drive (counter-rotation) of 56 steps
+    assert model.output() == (True, pytest.approx(-56 / 127))
     drv.realtime_value = -127
-    assert model.output() == (True, 1.0)
-    write(bus, 0x1D, read(bus, 0x1D) | 0x08)
-    drv.realtime_value = 200
-    assert model.output() == (True, pytest.approx(200 / 255))
+    assert model.output() == (True, -1.0)
+    write(bus, 0x1D, read(bus, 0x1D) | 0x08)  # DATA_FORMAT_RTP = 1: unsigned
+    drv.realtime_value = 0x80
+    assert model.output() == (False, 0.0)  # mid-scale: no drive
     drv.realtime_value = 0
-    assert model.output() == (False, 0.0)
+    assert model.output() == (True, -1.0)  # the first round's bug: full reverse drive
+    drv.realtime_value = 0xFF
+    assert model.output() == (True, 1.0)
 
 
 def test_standby_silences_rtp_and_dev_reset_restores_defaults(sim):

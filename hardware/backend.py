@@ -29,7 +29,7 @@ from hardware.calibration import CalibrationStore
 from hardware.haptics import HapticDriver
 from hardware.interfaces import Brush, Haptic, Panel
 from hardware.mux import MuxState
-from hardware.panel import Panel as GpioPanel
+from hardware.panel import GpioPanel
 from hardware.pi import (
     CONFIG_TXT,
     GpioChip,

@@ -66,7 +66,7 @@ LED_PATTERNS: Mapping[str, Mapping[str, LedMode]] = MappingProxyType(
 )
 
 
-class Panel:
+class GpioPanel:
     """Buttons, e-stop, LEDs and rating (implements ``hardware.interfaces.Panel``).
 
     ``pin_factory``: a gpiozero pin factory (the simulator's ``TracedMockFactory``);
@@ -272,7 +272,7 @@ class Panel:
                 device.close()
         self._devices.clear()
 
-    def __enter__(self) -> Panel:
+    def __enter__(self) -> GpioPanel:
         return self
 
     def __exit__(

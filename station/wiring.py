@@ -39,11 +39,11 @@ Name = Annotated[
 ]
 
 
-class _Strict(BaseModel):
+class _StrictConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class I2CConfig(_Strict):
+class I2CConfig(_StrictConfig):
     bus: int = Field(1, ge=0, le=22, description="Linux I2C bus number (/dev/i2c-N)")
     frequency_hz: int = Field(
         400_000,
@@ -53,11 +53,11 @@ class I2CConfig(_Strict):
     )
 
 
-class MuxConfig(_Strict):
+class MuxConfig(_StrictConfig):
     address: int = Field(0x70, ge=0x70, le=0x77, description="TCA9548A address, 0x70..0x77")
 
 
-class HapticCalibration(_Strict):
+class HapticCalibration(_StrictConfig):
     """Auto-calibration results (registers 0x18, 0x19, 0x1A[1:0]) written back at boot."""
 
     compensation: int = Field(ge=0, le=255)
@@ -65,7 +65,7 @@ class HapticCalibration(_Strict):
     back_emf_gain: int = Field(ge=0, le=3)
 
 
-class HapticConfig(_Strict):
+class HapticConfig(_StrictConfig):
     name: Name
     channel: int | None = Field(
         None, ge=0, le=7, description="TCA9548A channel; omit when the driver is on the bus"
@@ -85,7 +85,7 @@ class HapticConfig(_Strict):
     calibration: HapticCalibration | None = None
 
 
-class BrushConfig(_Strict):
+class BrushConfig(_StrictConfig):
     """A hobby servo swinging a soft brush over the skin on an arm of ``radius_cm``."""
 
     name: Name
@@ -146,20 +146,20 @@ class BrushConfig(_Strict):
         return math.radians(self.park_angle_deg - self.min_angle_deg) * self.radius_cm
 
 
-class EncoderRating(_Strict):
+class EncoderRating(_StrictConfig):
     kind: Literal["encoder"]
     a_pin: Pin
     b_pin: Pin
     button_pin: Pin | None = Field(None, description="push to confirm the rating")
 
 
-class ButtonsRating(_Strict):
+class ButtonsRating(_StrictConfig):
     kind: Literal["buttons"]
     up_pin: Pin
     down_pin: Pin
 
 
-class PanelConfig(_Strict):
+class PanelConfig(_StrictConfig):
     start_pin: Pin = Field(description="start / pause button, to ground (internal pull-up)")
     stop_pin: Pin = Field(description="stop button, to ground (internal pull-up)")
     estop_pin: Pin | None = Field(
@@ -171,14 +171,14 @@ class PanelConfig(_Strict):
     rating: EncoderRating | ButtonsRating | None = Field(None, discriminator="kind")
 
 
-class EngineConfig(_Strict):
+class EngineConfig(_StrictConfig):
     rate_hz: int = Field(1000, ge=50, le=5000, description="control loop rate")
     watchdog_ms: int = Field(50, ge=5, le=2000, description="stall bound before outputs go off")
     cpu: int | None = Field(None, ge=0, le=63, description="CPU to pin the engine to")
     realtime_priority: int = Field(50, ge=1, le=99, description="SCHED_FIFO priority")
 
 
-class WiringConfig(_Strict):
+class WiringConfig(_StrictConfig):
     i2c: I2CConfig = I2CConfig()
     mux: MuxConfig | None = None
     haptic: list[HapticConfig] = Field(default_factory=list)

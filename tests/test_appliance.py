@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.panel import LED_PATTERNS, ON, RATE_CONFIRM_S, Blink, Panel
+from hardware.panel import LED_PATTERNS, ON, RATE_CONFIRM_S, Blink, GpioPanel
 from hardware.sim.pins import TracedMockFactory
 from hardware.trace import Trace
 from station.cli import main as cli_main
@@ -366,7 +366,7 @@ def test_buttons_only_rating_confirm_is_a_long_press_of_down():
     factory = TracedMockFactory(trace=Trace())
     clock = Clock()
     calls: list[int] = []
-    with Panel(config=wiring.panel, pin_factory=factory, clock=clock) as p:
+    with GpioPanel(config=wiring.panel, pin_factory=factory, clock=clock) as p:
         p.on_rating = calls.append
         factory.press(rating.up_pin)
         assert calls == [1]  # on the press

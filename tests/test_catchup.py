@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from station.catchup import EventCursor
+from station.app.catchup import EventCursor
 
 
 def ev(seq: int, event: str = "step_started", sid: int | None = 1) -> dict:

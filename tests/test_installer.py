@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from station.boot_config import BLOCK_START, boot_lines
 from station.errors import ConfigError, StationError
-from station.install_host import Host, RecordingRunner
-from station.installer import (
+from station.install.boot_config import BLOCK_START, boot_lines
+from station.install.host import Host, RecordingRunner
+from station.install.installer import (
     CONFIG,
     DATA_DIR,
     SECRET_KEY,
@@ -115,13 +115,13 @@ class FakeSystemRunner(RecordingRunner):
             pass
         elif tool == "modprobe":
             if self.fail_modprobe:
-                from station.install_host import InstallError
+                from station.install.host import InstallError
 
                 raise InstallError(f"`{' '.join(argv)}` failed: FATAL: Module not found")
         elif tool == "env" and args[-2:] == ["-c", "import lgpio"]:
             assert args[1].startswith("LG_WD=/"), "lgpio would leave its FIFO in the cwd"
             if self.fail_lgpio:
-                from station.install_host import InstallError
+                from station.install.host import InstallError
 
                 raise InstallError("ModuleNotFoundError: No module named 'lgpio'")
         elif args[1:4] == ["-m", "pip", "install"]:
@@ -635,7 +635,7 @@ def test_an_old_venv_gains_system_site_packages_after_an_upgrade_to_trixie(root,
 
 
 def test_an_unreadable_python_version_is_a_clear_error(root, source):
-    from station.install_host import InstallError
+    from station.install.host import InstallError
 
     make_pi(root)
     host = Host(
@@ -718,7 +718,7 @@ def test_trixie_live_install_checks_that_the_venv_imports_lgpio(root, source):
 
 
 def test_trixie_venv_that_cannot_import_lgpio_says_what_to_do(root, source):
-    from station.install_host import InstallError
+    from station.install.host import InstallError
 
     make_pi(root)
     with pytest.raises(InstallError) as err:

@@ -18,7 +18,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from web.errors import ApiError, register_error_handlers
-from web.security import User, load_secret_key
+from web.security import LoginUser, load_secret_key
 
 DEFAULTS: dict[str, Any] = {
     "SIMULATE": True,
@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     if coordinator is None:
-        from station.coordinator import Coordinator
+        from station.app.coordinator import Coordinator
 
         data_dir = Path(app.config["DATA_DIR"])
         coordinator = Coordinator(
@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
         )
         coordinator.start_background()
     app.config.setdefault("DATA_DIR", str(coordinator.data_dir))
-    app.extensions["station.coordinator"] = coordinator
+    app.extensions["station.app.coordinator"] = coordinator
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(Path(app.config["DATA_DIR"]))
 
@@ -82,12 +82,12 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     login.session_protection = "strong"
 
     @login.user_loader
-    def _load(user_id: str) -> User | None:
+    def _load(user_id: str) -> LoginUser | None:
         try:
             record = coordinator.store.get_user_by_id(int(user_id))
         except Exception:  # a deleted user or a bad cookie is simply "not logged in"
             return None
-        return User.from_record(record) if record is not None else None
+        return LoginUser.from_record(record) if record is not None else None
 
     from web import api, auth, clinician, openapi, patient, sim
 
@@ -124,4 +124,4 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
 
 
 def coordinator_of(app: Flask) -> Any:
-    return app.extensions["station.coordinator"]
+    return app.extensions["station.app.coordinator"]

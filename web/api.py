@@ -28,7 +28,7 @@ TEXT_MAX = 4000
 
 
 def coord() -> Any:
-    return current_app.extensions["station.coordinator"]
+    return current_app.extensions["station.app.coordinator"]
 
 
 def json_body(*, required: bool = True) -> dict[str, Any]:

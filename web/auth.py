@@ -27,7 +27,7 @@ from flask_wtf.csrf import generate_csrf
 from web.errors import ApiError
 from web.security import (
     ROLES,
-    User,
+    LoginUser,
     actor,
     field,
     hash_password,
@@ -48,7 +48,7 @@ OPEN_ENDPOINTS = {
 
 
 def _coord() -> Any:
-    return current_app.extensions["station.coordinator"]
+    return current_app.extensions["station.app.coordinator"]
 
 
 def init(app: Flask, *, limiter: Limiter) -> None:
@@ -86,7 +86,7 @@ def _valid_name(name: str) -> str:
     return name
 
 
-def create_user(name: str, role: str, password: str) -> User:
+def create_user(name: str, role: str, password: str) -> LoginUser:
     if role not in ROLES:
         raise ApiError(
             422, "invalid", "unknown role", field="role", value=role, allowed=list(ROLES)
@@ -100,14 +100,14 @@ def create_user(name: str, role: str, password: str) -> User:
     record = store.create_user(name, role, hash_password(password))
     if isinstance(record, int):
         record = store.get_user_by_id(record)
-    return User.from_record(record)
+    return LoginUser.from_record(record)
 
 
-def _authenticate(name: str, password: str) -> User | None:
+def _authenticate(name: str, password: str) -> LoginUser | None:
     record = _coord().store.get_user((name or "").strip())
     if record is None or not verify_password(field(record, "password_hash"), password or ""):
         return None
-    return User.from_record(record)
+    return LoginUser.from_record(record)
 
 
 @bp.route("/setup", methods=["GET", "POST"])

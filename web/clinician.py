@@ -37,7 +37,7 @@ def _clinician_only() -> None:
 
 
 def _coord() -> Any:
-    return current_app.extensions["station.coordinator"]
+    return current_app.extensions["station.app.coordinator"]
 
 
 @bp.get("/")

@@ -19,7 +19,7 @@ bp = Blueprint("patient", __name__)
 
 
 def _coord() -> Any:
-    return current_app.extensions["station.coordinator"]
+    return current_app.extensions["station.app.coordinator"]
 
 
 @bp.get("/")

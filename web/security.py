@@ -86,7 +86,7 @@ def field(record: Any, name: str) -> Any:
         return getattr(record, name)
 
 
-class User(UserMixin):
+class LoginUser(UserMixin):
     """A logged-in person as Flask-Login needs it; built from a storage row."""
 
     def __init__(self, *, user_id: int, name: str, role: str):
@@ -98,7 +98,7 @@ class User(UserMixin):
         return str(self.user_id)
 
     @classmethod
-    def from_record(cls, record: Any) -> User:
+    def from_record(cls, record: Any) -> LoginUser:
         return cls(
             user_id=int(field(record, "id")), name=field(record, "name"), role=field(record, "role")
         )

@@ -20,7 +20,7 @@ BUTTONS = ("start", "stop", "estop")
 
 
 def _coord() -> Any:
-    coord = current_app.extensions["station.coordinator"]
+    coord = current_app.extensions["station.app.coordinator"]
     if not coord.simulate:
         raise ApiError(404, "not_found", "the station runs on real hardware; there is no simulator")
     return coord

@@ -76,7 +76,7 @@ def run_app(args: argparse.Namespace) -> int:
             "STATION_CONFIG": str(config_path) if config_path else None,
         }
     )
-    coordinator = app.extensions["station.coordinator"]
+    coordinator = app.extensions["station.app.coordinator"]
     print(
         f"station app: http://{args.host}:{args.port}/ (data {data_dir}, "
         f"{'simulator' if coordinator.simulate else 'hardware'})",

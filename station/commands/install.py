@@ -1,7 +1,7 @@
 """``station install``: make this Raspberry Pi a station appliance (or remove it again).
 
 The root ``install`` script runs this from a throw-away Python environment, because the
-station's own venv is one of the things it creates. See station/installer.py.
+station's own venv is one of the things it creates. See station/install/installer.py.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def _ask(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.install_host import Host, RecordingRunner, Runner
-    from station.installer import install, uninstall
+    from station.install.host import Host, RecordingRunner, Runner
+    from station.install.installer import install, uninstall
 
     if args.purge and not args.uninstall:
         raise StationError("--purge only goes with --uninstall (it removes the data)")

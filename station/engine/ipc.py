@@ -46,7 +46,7 @@ class RemoteError(StationError):
 Dispatch = Callable[[str, dict[str, Any]], Any]
 
 
-class Subscription:
+class EngineSubscription:
     def __init__(self, q: queue.Queue, close: Callable[[], None]) -> None:
         self.queue = q
         self.close = close
@@ -78,7 +78,7 @@ class _Handler(socketserver.StreamRequestHandler):
         except OSError:
             return False
 
-    def _stream(self, sub: Subscription) -> None:
+    def _stream(self, sub: EngineSubscription) -> None:
         try:
             while not self.server.closing:
                 try:
@@ -111,7 +111,7 @@ class EngineServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         os.chmod(self.path, SOCKET_MODE)
         self._thread: threading.Thread | None = None
 
-    def answer(self, line: bytes) -> tuple[dict[str, Any], Subscription | None]:
+    def answer(self, line: bytes) -> tuple[dict[str, Any], EngineSubscription | None]:
         req_id = None
         try:
             req = json.loads(line)
@@ -127,7 +127,7 @@ class EngineServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         except Exception as exc:
             code = getattr(exc, "code", None) or "internal"
             return {"id": req_id, "error": {"code": str(code), "message": str(exc)}}, None
-        if isinstance(result, Subscription):
+        if isinstance(result, EngineSubscription):
             return {"id": req_id, "result": {"subscribed": True}}, result
         return {"id": req_id, "result": result}, None
 

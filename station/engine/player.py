@@ -72,7 +72,7 @@ def update_period_ticks(rate_hz: float, update_ms: float = RTP_UPDATE_MS) -> int
 
 
 @dataclass
-class _Step:
+class _StepPlan:
     amp: list[tuple[int, AmplitudeSegment]] = field(default_factory=list)
     taps: list[tuple[int, TapSegment]] = field(default_factory=list)
     # (brush slot, its path, catch-up speed in cm/s: see ``Player._catch_up``)
@@ -172,9 +172,9 @@ class Player:
         self._brush = [hw.brushes[n] for n in self.brush_names]
         hslot = {n: i for i, n in enumerate(self.hap_names)}
         bslot = {n: i for i, n in enumerate(self.brush_names)}
-        self._steps: list[_Step] = []
+        self._steps: list[_StepPlan] = []
         for st in program.steps:
-            s = _Step()
+            s = _StepPlan()
             for seg in st.segments:
                 if isinstance(seg, AmplitudeSegment):
                     s.amp.append((hslot[seg.actuator], seg))
@@ -232,7 +232,7 @@ class Player:
 
     def delivered(self) -> list[dict[str, Any]]:
         """What the current step delivered so far, per actuator it used."""
-        step = self._steps[self.step_index] if not self.finished else _Step()
+        step = self._steps[self.step_index] if not self.finished else _StepPlan()
         out: list[dict[str, Any]] = []
         used = sorted({i for i, _ in step.amp} | {i for i, _ in step.taps})
         for i in used:

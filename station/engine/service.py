@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from station.engine.calibrate import run_calibration, stored
 from station.engine.core import Engine, EngineError
-from station.engine.ipc import Subscription
+from station.engine.ipc import EngineSubscription
 from station.errors import problems_from_validation
 from station.program import Program
 
@@ -124,7 +124,7 @@ class EngineService:
         _check_seq(since)
         return {"events": self.engine.hub.replay(since), "last_seq": self.engine.hub.last_seq}
 
-    def m_subscribe(self, since: Any = None) -> Subscription:
+    def m_subscribe(self, since: Any = None) -> EngineSubscription:
         """``since``: replay the recent events after this sequence number first."""
         if since is not None and (
             not isinstance(since, int) or isinstance(since, bool) or since < 0
@@ -132,7 +132,7 @@ class EngineService:
             raise _bad(f"since = {since!r}: must be a whole number >= 0 (an event seq)")
         hub = self.engine.hub
         q = hub.subscribe(since)
-        return Subscription(q, lambda: hub.unsubscribe(q))
+        return EngineSubscription(q, lambda: hub.unsubscribe(q))
 
     # --- simulator -------------------------------------------------------------------
     def _sim_button(self, button: Any) -> str:

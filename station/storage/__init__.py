@@ -9,7 +9,7 @@ from station.storage.limits import LimitCheck, check_limits
 from station.storage.migrations import latest_version
 from station.storage.models import (
     DEFAULT_LADDER,
-    Decision,
+    DecisionRecord,
     JournalEntry,
     LevelChange,
     Plan,
@@ -24,7 +24,7 @@ from station.storage.store import Store
 __all__ = [
     "DEFAULT_LADDER",
     "Conflict",
-    "Decision",
+    "DecisionRecord",
     "InvalidInput",
     "JournalEntry",
     "LevelChange",

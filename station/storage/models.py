@@ -111,7 +111,7 @@ class JournalEntry(_Record):
 
 
 @dataclass(frozen=True)
-class Decision(_Record):
+class DecisionRecord(_Record):
     id: int
     session_id: int
     at: datetime
@@ -168,7 +168,7 @@ class Session(_Record):
     ratings: tuple[Rating, ...] = ()
     journal: tuple[JournalEntry, ...] = ()
     transitions: tuple[Transition, ...] = ()
-    decision: Decision | None = None
+    decision: DecisionRecord | None = None
 
     @property
     def final(self) -> bool:

@@ -18,7 +18,7 @@ from station.errors import Conflict, InvalidInput
 from station.storage import validate as v
 from station.storage.db import from_text, to_text
 from station.storage.limits import day_start, local
-from station.storage.models import FINAL_STATES, Decision, LevelChange
+from station.storage.models import FINAL_STATES, DecisionRecord, LevelChange
 from station.storage.rows import _session_row, decision_from_row
 
 _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -51,7 +51,7 @@ class ProgressMixin:
 
     def record_decision(
         self, session_id: int, action: str, from_level: int, to_level: int, reason: str
-    ) -> Decision:
+    ) -> DecisionRecord:
         """Record the progression decision for a finished session (one per session) and,
         if ``to_level`` differs, move the plan's level for the session's ladder."""
         if not isinstance(action, str) or not _ACTION.match(action):

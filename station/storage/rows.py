@@ -8,7 +8,7 @@ from typing import Any
 
 from station.errors import InvalidInput, NotFound
 from station.storage.db import from_text
-from station.storage.models import Decision, JournalEntry, Rating, Session, Step, Transition
+from station.storage.models import DecisionRecord, JournalEntry, Rating, Session, Step, Transition
 
 
 def _session_row(conn: sqlite3.Connection, session_id: Any) -> sqlite3.Row:
@@ -119,8 +119,8 @@ def journal_from_row(r: sqlite3.Row) -> JournalEntry:
     )
 
 
-def decision_from_row(r: sqlite3.Row) -> Decision:
-    return Decision(
+def decision_from_row(r: sqlite3.Row) -> DecisionRecord:
+    return DecisionRecord(
         id=r["id"],
         session_id=r["session_id"],
         at=from_text(r["at"]),

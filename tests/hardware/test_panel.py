@@ -10,7 +10,7 @@ import pytest
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
 from hardware.interfaces import Panel as PanelProtocol
-from hardware.panel import LED_PATTERNS, OFF, ON, Blink, Panel
+from hardware.panel import LED_PATTERNS, OFF, ON, Blink, GpioPanel
 from hardware.sim.pins import TracedMockFactory, make_pin_factory, released_level
 from hardware.trace import Trace
 from station.wiring import PanelConfig, load_wiring
@@ -65,9 +65,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def panel(
     config: PanelConfig, factory: TracedMockFactory, clock: FakeClock
-) -> Iterator[tuple[Panel, list]]:
+) -> Iterator[tuple[GpioPanel, list]]:
     calls: list = []
-    with Panel(config=config, pin_factory=factory, clock=clock) as p:
+    with GpioPanel(config=config, pin_factory=factory, clock=clock) as p:
         p.on_start_pressed = lambda: calls.append(("start_pressed",))
         p.on_start_released = lambda held: calls.append(("start_released", held))
         p.on_stop_pressed = lambda: calls.append(("stop_pressed",))
@@ -110,7 +110,7 @@ def test_estop_normally_closed_contact_is_fail_safe(panel, factory, config) -> N
 
 def test_estop_open_or_missing_at_start_is_active(config, trace) -> None:
     factory = TracedMockFactory(trace=trace)  # nothing closes the e-stop contact
-    with Panel(config=config, pin_factory=factory) as p:
+    with GpioPanel(config=config, pin_factory=factory) as p:
         assert p.estop_active
     assert p.estop_active  # a closed panel watches nothing: report active
 
@@ -131,7 +131,7 @@ def test_rating_encoder(trace) -> None:
     )
     factory = TracedMockFactory(trace=trace)
     calls: list[int] = []
-    with Panel(config=config, pin_factory=factory) as p:
+    with GpioPanel(config=config, pin_factory=factory) as p:
         p.on_rating = calls.append
         a, b = 20, 21
 
@@ -152,7 +152,7 @@ def test_rating_encoder(trace) -> None:
 def test_minimal_config_without_estop_leds_or_rating(trace) -> None:
     config = PanelConfig(start_pin=5, stop_pin=6)
     factory = TracedMockFactory(trace=trace)
-    with Panel(config=config, pin_factory=factory) as p:
+    with GpioPanel(config=config, pin_factory=factory) as p:
         assert not p.estop_active and not p.has_estop
         p.set_leds("running")
         assert p.led_pattern == "running"
@@ -162,7 +162,7 @@ def test_minimal_config_without_estop_leds_or_rating(trace) -> None:
 
 def test_devices_are_released_on_close(config, factory) -> None:
     for _ in range(2):  # a second panel on the same pins: GPIOPinInUse if anything leaked
-        Panel(config=config, pin_factory=factory).close()
+        GpioPanel(config=config, pin_factory=factory).close()
 
 
 # -- LEDs ------------------------------------------------------------------------------------

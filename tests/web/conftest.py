@@ -2,7 +2,7 @@
 
 The engine is ``station.engine.process.EngineRuntime`` on the simulator backend (the real
 adafruit_drv2605 / adafruit_tca9548a code over the simulated I2C bus, gpiozero on mock
-pins), served on its Unix socket and reached through ``station.engine_link.EngineLink``
+pins), served on its Unix socket and reached through ``station.app.engine_link.EngineLink``
 exactly as in production. One engine per test module keeps the suite fast; each test's
 coordinator gets its own data directory, and the engine is brought back to a known state
 over IPC (stop, clear faults, reset e-stop, disarm, idle LED) before it connects. Tests
@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from station.coordinator import Coordinator
+from station.app.coordinator import Coordinator
+from station.app.engine_link import EngineLink
 from station.engine.ipc import EngineClient
 from station.engine.process import EngineRuntime
 from station.engine.rt import RtOptions
-from station.engine_link import EngineLink
 from station.errors import StationError
 from station.wiring import load_wiring
 from web import create_app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from station.coordinator import Coordinator
+from station.app.coordinator import Coordinator
 from station.errors import NotAllowed
 from station.wiring import load_wiring
 from tests.web.conftest import (

@@ -166,7 +166,7 @@ def test_first_run_asks_for_the_clinician(app, coord) -> None:
 
 def test_web_never_imports_hardware() -> None:
     code = (
-        "import sys, web, web.api, web.sim, station.coordinator\n"
+        "import sys, web, web.api, web.sim, station.app.coordinator\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('hardware', 'gpiozero', 'adafruit_drv2605', 'adafruit_tca9548a', 'board', 'busio')"
         " or m.startswith('adafruit')]\n"

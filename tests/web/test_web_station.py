@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, time, timedelta
 
-from station.coordinator import Coordinator
-from station.engine_link import EngineLink
+from station.app.coordinator import Coordinator
+from station.app.engine_link import EngineLink
+from station.app.status_text import engine_fields
 from station.protocols import library
-from station.status_text import engine_fields
 from station.storage import Store
 from station.wiring import load_wiring
 from tests.web.conftest import (

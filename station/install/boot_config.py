@@ -4,7 +4,7 @@ adding them), the kernel modules to load, and systemd's hardware watchdog.
 Only config.txt lines that are missing are added, once, in one marked block under
 ``[all]``; a line the maker set differently (another PWM pin, another bus speed) is
 reported, never changed. The module list and the watchdog drop-in are whole files of the
-station's own (``station.install_plan`` writes and removes them).
+station's own (``station.install.plan`` writes and removes them).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from station.install_host import Host
+from station.install.host import Host
 
 CONFIG_TXT = ("/boot/firmware/config.txt", "/boot/config.txt")  # Bookworm, then older
 BLOCK_START = "# --- station: added by the station installer (see hardware/README.md) ---"

@@ -1,11 +1,11 @@
 """What an installed station is: the install and uninstall plans, as idempotent actions.
 
-Why apart from ``station.installer``: this module only *describes* the appliance (the
+Why apart from ``station.install.installer``: this module only *describes* the appliance (the
 system user and its groups, the directories, station.toml, the secret key, the venv, the
 systemd units, the config.txt lines) as a list of ``Action``s, each of which looks before
 it acts. Running a plan, asking for consent and telling the operator what happened is
-``station.installer``; touching the root is ``station.install_host``; the config.txt
-block itself is ``station.boot_config``.
+``station.install.installer``; touching the root is ``station.install.host``; the config.txt
+block itself is ``station.install.boot_config``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from station.boot_config import (
+from station.install.boot_config import (
     MODULES,
     MODULES_LOAD,
     RUNTIME_WATCHDOG_SEC,
@@ -30,7 +30,7 @@ from station.boot_config import (
     modules_load_text,
     watchdog_dropin_text,
 )
-from station.install_host import (
+from station.install.host import (
     Host,
     InstallError,
     account_ids,

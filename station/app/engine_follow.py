@@ -2,10 +2,10 @@
 
 Why apart from the coordinator's arming and page queries: this is the one background
 thread's job. It connects to the engine, catches up on events it missed while away
-(``station.catchup``), reconciles the record on every (re)connect (a session the engine
+(``station.app.catchup``), reconciles the record on every (re)connect (a session the engine
 lost is aborted; one it still plays, because the app restarted, is followed on), hands
 each event to the recorder and the pages, and keeps the last engine status. The
-coordinator (``station.coordinator``) mixes it in and provides the store, the link, the
+coordinator (``station.app.coordinator``) mixes it in and provides the store, the link, the
 recorder, the reminders and the arming it calls.
 """
 
@@ -16,12 +16,12 @@ import threading
 import time
 from typing import Any
 
-from station.catchup import EventCursor
-from station.engine_link import EngineUnavailable
+from station.app.catchup import EventCursor
+from station.app.engine_link import EngineUnavailable
+from station.app.status_text import LIVE_ENGINE_STATES, engine_fields
 from station.errors import StationError
-from station.status_text import LIVE_ENGINE_STATES, engine_fields
 
-log = logging.getLogger("station.coordinator")
+log = logging.getLogger("station.app.coordinator")
 
 RECONNECT_S = 1.0
 IDLE_ARM_S = 5.0

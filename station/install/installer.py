@@ -7,7 +7,7 @@ testable against a temporary directory (``--root``): files are written under the
 while system commands (useradd, pip, systemctl) go through a runner that records them
 instead of running them. The bash ``install`` script only bootstraps a Python to run this.
 
-The plans themselves (what an installed station is) are in ``station.install_plan``; this
+The plans themselves (what an installed station is) are in ``station.install.plan``; this
 module runs them and reports to the operator.
 """
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from station.boot_config import CONFIG_TXT, find_config_txt, missing_boot_lines
-from station.install_host import Host, InstallError
-from station.install_plan import (
+from station.install.boot_config import CONFIG_TXT, find_config_txt, missing_boot_lines
+from station.install.host import Host, InstallError
+from station.install.plan import (
     APP_ENV,
     CONFIG,
     DATA_DIR,
@@ -32,7 +32,7 @@ from station.install_plan import (
     wiring_boot_lines,
 )
 
-# The plan's names are re-exported: ``station.installer`` is the install's public face.
+# The plan's names are re-exported: ``station.install.installer`` is the install's public face.
 __all__ = [
     "CONFIG",
     "DATA_DIR",

@@ -3,13 +3,13 @@
 Why a separate service: the web views must stay thin and the engine must stay dumb. The
 coordinator keeps the next program armed before anyone presses a button (so the panel's
 start works without the page), refuses starts the protocol's limits forbid and says when
-the next one is allowed, hands engine events to the recorder (``station.recorder``),
+the next one is allowed, hands engine events to the recorder (``station.app.recorder``),
 passes a live rating at or above the stop threshold straight to the engine, and keeps the
 panel's idle LED honest (``due`` at a reminder, ``limit`` when the limits refuse a start).
 A background thread follows the engine's event stream and reconnects when the engine
 restarts; sessions the engine lost are marked aborted, sessions it still plays (the app
-restarted) are followed on (``station.engine_follow``; the page's start/stop/rate actions
-are in ``station.session_control``). A device fault (e.g. a driver missing from the I2C bus) is
+restarted) are followed on (``station.app.engine_follow``; the page's start/stop/rate actions
+are in ``station.app.session_control``). A device fault (e.g. a driver missing from the I2C bus) is
 kept and shown, and every start is refused naming the device.
 """
 
@@ -23,25 +23,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from station.catchup import EventCursor
-from station.engine_follow import EngineFollower
-from station.engine_link import (
+from station.app.catchup import EventCursor
+from station.app.engine_follow import EngineFollower
+from station.app.engine_link import (
     CALIBRATE_TIMEOUT_S,
     EngineLink,
     EngineRefused,
     EngineUnavailable,
 )
+from station.app.fanout import Fanout, StreamSubscription
+from station.app.planner import Planner
+from station.app.recorder import SessionRecorder
+from station.app.reminders import POLL_S, ReminderScheduler
+from station.app.session_control import SessionControl
+from station.app.status_text import LIVE_ENGINE_STATES, describe, engine_fields
 from station.errors import Conflict, InvalidInput, NotFound, StationError
-from station.fanout import Fanout, Subscription
-from station.planner import Planner
 from station.protocols import library
-from station.recorder import SessionRecorder
-from station.reminders import POLL_S, ReminderScheduler
-from station.session_control import SessionControl
-from station.status_text import LIVE_ENGINE_STATES, describe, engine_fields
 from station.storage import Store
 
-log = logging.getLogger("station.coordinator")
+log = logging.getLogger("station.app.coordinator")
 
 NEXT_CACHE_S = 1.0
 
@@ -358,11 +358,11 @@ class Coordinator(SessionControl, EngineFollower):
 
     # -- events to pages --------------------------------------------------------------------
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self) -> StreamSubscription:
         return self.fanout.subscribe()
 
     def _publish(self, event: dict[str, Any]) -> None:
         self.fanout.publish(event)
 
 
-__all__ = ["Coordinator", "EngineUnavailable", "InvalidInput", "Subscription"]
+__all__ = ["Coordinator", "EngineUnavailable", "InvalidInput", "StreamSubscription"]

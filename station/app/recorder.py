@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from station.app.planner import Planner
+from station.app.status_text import delivered
 from station.errors import Conflict, NotFound, StationError
-from station.planner import Planner
-from station.status_text import delivered
 from station.storage import Store
 
-log = logging.getLogger("station.recorder")
+log = logging.getLogger("station.app.recorder")
 
 COMPLETED_REASONS = ("completed", "finished", "end")
 

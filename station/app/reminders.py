@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from station.planner import Planner
+from station.app.planner import Planner
 from station.storage import Store
 from station.storage.limits import local
 
-log = logging.getLogger("station.reminders")
+log = logging.getLogger("station.app.reminders")
 
 POLL_S = 15.0
 REMINDER_KIND = "due"

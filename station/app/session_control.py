@@ -2,7 +2,7 @@
 
 Why apart from the coordinator's event following: these are the request-side actions,
 each one "engine first (outputs), then the record", run on web threads; the coordinator
-(``station.coordinator``) mixes them in and provides the store, the link, the planner,
+(``station.app.coordinator``) mixes them in and provides the store, the link, the planner,
 the recorder and the arming they use.
 """
 
@@ -12,13 +12,13 @@ import logging
 import threading
 from typing import Any
 
-from station.engine_link import EngineUnavailable
+from station.app.engine_link import EngineUnavailable
+from station.app.status_text import LIVE_ENGINE_STATES
 from station.errors import Conflict, NotAllowed, StationError
-from station.status_text import LIVE_ENGINE_STATES
 
 START_LINK_WAIT_S = 3.0  # right after start-up the event thread may still be connecting
 
-log = logging.getLogger("station.coordinator")
+log = logging.getLogger("station.app.coordinator")
 
 
 class SessionControl:

@@ -13,7 +13,7 @@ from typing import Any
 SUB_QUEUE = 256
 
 
-class Subscription:
+class StreamSubscription:
     """One listener (an open page) on the fan-out."""
 
     def __init__(self, *, owner: Fanout):
@@ -40,15 +40,15 @@ class Subscription:
 class Fanout:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: list[Subscription] = []
+        self._subs: list[StreamSubscription] = []
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(owner=self)
+    def subscribe(self) -> StreamSubscription:
+        sub = StreamSubscription(owner=self)
         with self._lock:
             self._subs.append(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: StreamSubscription) -> None:
         with self._lock:
             if sub in self._subs:
                 self._subs.remove(sub)

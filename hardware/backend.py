@@ -39,6 +39,7 @@ from hardware.pi import (
     find_header_chip,
     require_strict_gpiod,
 )
+from hardware.pwm import PWMChannel
 from hardware.trace import Trace
 from station.errors import HardwareError
 from station.wiring import WiringConfig
@@ -161,6 +162,7 @@ def open_hardware(
                 config=h, bus=channel_bus, enable=enable, calibration_store=store
             )
         for b in wiring.brush:
+            channel: PWMChannel
             if simulate:
                 channel = pwm[b.name]
             else:

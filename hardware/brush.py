@@ -22,7 +22,7 @@ and the range), never clamped silently; ``off()`` parks the brush off the skin a
 stops the pulses, and never raises.
 
 Pacing: the servo takes one pulse width per PWM frame (20 ms at 50 Hz), so moves go
-through ``hardware.pwm.DutyPacer``: at most one duty write per frame, the newest setpoint
+through ``hardware.pacer.DutyPacer``: at most one duty write per frame, the newest setpoint
 winning, and the last one always written (on the next call, ``flush()`` or the pacer's
 flusher at the frame boundary). ``park()`` bypasses the pacer: every stop writes at once.
 """
@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from hardware.pwm import DutyPacer, PWMChannel, period_ns_for
+from hardware.pacer import DutyPacer
+from hardware.pwm import PWMChannel, period_ns_for
 from station.wiring import BrushConfig
 
 # Float arithmetic in a ramp may end at travel_cm + 1e-12; anything within this counts as

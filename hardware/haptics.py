@@ -26,7 +26,6 @@ bus lock is released, so concurrent reads from two threads return each other's b
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,12 +33,33 @@ from typing import Any
 import adafruit_drv2605
 from adafruit_bus_device.i2c_device import I2CDevice
 
+from hardware import autocal
 from hardware.calibration import CalibrationStore
+from hardware.drv2605_regs import (
+    A_CAL_BEMF,
+    A_CAL_COMP,
+    ADDRESS,
+    CONTROL2,
+    CONTROL3,
+    EN_SETTLE_S,
+    FEEDBACK,
+    GO,
+    LRA_BIT,
+    LRA_PERIOD,
+    LRA_PERIOD_US,
+    MODE,
+    MODE_STANDBY,
+    OC_DETECT_BIT,
+    OD_CLAMP,
+    OVER_TEMP_BIT,
+    RATED_VOLTAGE,
+    RTP_INPUT,
+    STATUS,
+)
 from hardware.drv2605_transfer import (
     CONTROL3_DATA_FORMAT_RTP,
     CONTROL3_ERM_OPEN_LOOP,
     CONTROL3_LRA_OPEN_LOOP,
-    FEEDBACK_N_ERM_LRA,
     LoopSettings,
     rtp_drive,
 )
@@ -47,22 +67,6 @@ from station.engine.render import rtp_code
 from station.errors import HardwareError
 from station.wiring import HapticCalibration, HapticConfig
 
-ADDRESS = 0x5A
-STATUS, MODE, RTP_INPUT, GO = 0x00, 0x01, 0x02, 0x0C
-RATED_VOLTAGE, OD_CLAMP, A_CAL_COMP, A_CAL_BEMF, FEEDBACK = 0x16, 0x17, 0x18, 0x19, 0x1A
-CONTROL1, CONTROL2, CONTROL3, CONTROL4 = 0x1B, 0x1C, 0x1D, 0x1E
-MODE_STANDBY = 0x40
-DIAG_RESULT_BIT, OVER_TEMP_BIT, OC_DETECT_BIT = 0x08, 0x02, 0x01
-LRA_BIT = FEEDBACK_N_ERM_LRA
-LRA_PERIOD = 0x22
-LRA_PERIOD_US = 98.46  # LRA_PERIOD LSB (datasheet)
-EN_SETTLE_S = 300e-6  # datasheet: >= 250 us after EN rises before the first I2C access
-# Auto-calibration set-up (SLOA189): brake factor 3 (x4), loop gain 1 (medium), BEMF
-# gain 2; AUTO_CAL_TIME 3 = 1000-1200 ms, the longest and most robust.
-CAL_FEEDBACK = 0x30 | 0x04 | 0x02
-CAL_AUTO_CAL_TIME = 3
-CAL_CONTROL2_LRA = 0xF5  # bidirectional, brake stabiliser, 300 us sample, default times
-DEFAULT_LRA_HZ = 175.0
 EFFECT_IDS = range(1, 124)
 
 
@@ -215,53 +219,20 @@ class HapticDriver:
 
     # --- auto-calibration -----------------------------------------------------------
     def calibrate(self, *, timeout_s: float = 2.5, poll_s: float = 0.01) -> HapticCalibration:
-        """Run the chip's auto-calibration (the Adafruit driver has no API for it),
-        store the results and return to RTP mode at 0. The actuator must be mounted as
-        in use. On any failure the outputs go off and ``HardwareError`` says why."""
+        """Run the chip's auto-calibration (``hardware.autocal``: the Adafruit driver has
+        no API for it), store the results and return to RTP mode at 0. The actuator must
+        be mounted as in use. On any failure the outputs go off and ``HardwareError`` says
+        why."""
         if self._drv is None:
             self.start()
         drv = self._drv
         assert drv is not None
-        cfg = self.config
-        lra = cfg.actuator == "lra"
         try:
-            drv._write_u8(FEEDBACK, (LRA_BIT if lra else 0) | CAL_FEEDBACK)
-            drv._write_u8(RATED_VOLTAGE, cfg.rated_voltage)
-            drv._write_u8(OD_CLAMP, cfg.overdrive_clamp)
-            control4 = drv._read_u8(CONTROL4)
-            drv._write_u8(CONTROL4, (control4 & 0xCF) | CAL_AUTO_CAL_TIME << 4)
-            if lra:
-                drv._write_u8(CONTROL1, (drv._read_u8(CONTROL1) & 0xE0) | self._drive_time())
-                drv._write_u8(CONTROL2, CAL_CONTROL2_LRA)
-            drv.mode = adafruit_drv2605.MODE_AUTOCAL
             self._mode = adafruit_drv2605.MODE_AUTOCAL
-            drv.play()
-            for _ in range(max(1, math.ceil(timeout_s / poll_s))):
-                self._sleep(poll_s)
-                if not drv._read_u8(GO) & 1:
-                    break
-            else:
-                drv.stop()
-                raise HardwareError(
-                    self.name,
-                    f"auto-calibration did not finish within {timeout_s} s on {self._where}; "
-                    "the chip may be faulty: power it down and try again",
-                )
-            if drv._read_u8(STATUS) & DIAG_RESULT_BIT:
-                raise HardwareError(
-                    self.name,
-                    "auto-calibration failed (DIAG_RESULT = 1): the actuator must be mounted "
-                    "as in use (in its holder, against the skin or a stand-in) with its wires "
-                    f"connected, and RATED_VOLTAGE (0x{cfg.rated_voltage:02X}) / OD_CLAMP "
-                    f"(0x{cfg.overdrive_clamp:02X}) must suit this {cfg.actuator.upper()}",
-                )
-            cal = HapticCalibration(
-                compensation=drv._read_u8(A_CAL_COMP),
-                back_emf=drv._read_u8(A_CAL_BEMF),
-                back_emf_gain=drv._read_u8(FEEDBACK) & 0x03,
-            )
-            drv.realtime_value = 0
-            drv.mode = adafruit_drv2605.MODE_REALTIME
+            cal = autocal.run(
+                drv, self.config, name=self.name, where=self._where, sleep=self._sleep,
+                timeout_s=timeout_s, poll_s=poll_s,
+            )  # fmt: skip
             self._mode = adafruit_drv2605.MODE_REALTIME
         except OSError as exc:
             self.off()
@@ -389,11 +360,6 @@ class HapticDriver:
         if self._drv is None:
             raise HardwareError(self.name, "not started (or switched off); call start() first")
         return self._drv
-
-    def _drive_time(self) -> int:
-        """CONTROL1 DRIVE_TIME for an LRA: half its period, in 0.1 ms steps above 0.5 ms."""
-        half_period_ms = 500.0 / (self.config.resonance_hz or DEFAULT_LRA_HZ)
-        return max(0, min(31, round((half_period_ms - 0.5) / 0.1)))
 
     def _device_id(self) -> str:
         try:

@@ -50,6 +50,8 @@ OFF = "off"
 
 # pattern -> {colour: mode}. Colours the wiring lacks are skipped; colours the table does
 # not name stay off. Green says "station / therapy", red says "stopped / attention".
+# The pattern names are station.vocab.LED_PATTERN_NAMES, one row each (tests/engine/
+# test_vocab.py checks that both agree); keyed by str so that set_leds may look up any.
 LED_PATTERNS: Mapping[str, Mapping[str, LedMode]] = MappingProxyType(
     {
         "idle": {"green": Blink(0.1, 2.9), "red": OFF},  # rare heartbeat: powered, nothing to do

@@ -21,6 +21,7 @@ simulator's own pins record theirs (device ``gpio<N>``, what ``pin``, value 0).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
@@ -79,7 +80,7 @@ def drive_low(
     lgpio = lgpio_module
     if lgpio is None:
         try:
-            import lgpio
+            lgpio = importlib.import_module("lgpio")
         except ImportError:
             return ["lgpio: the lgpio module is not installed; install the station's 'pi' extra"]
         except OSError as exc:

@@ -31,7 +31,7 @@ class Problem:
         where = f"{source}: " if source else ""
         loc = self.path or "(top level)"
         if self.has_value:
-            return f"{where}{loc} = {_short(self.value)}: {self.message}"
+            return f"{where}{loc} = {short_value(self.value)}: {self.message}"
         return f"{where}{loc}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,6 +68,15 @@ class HardwareError(StationError):
         super().__init__(f"{device}: {message}")
 
 
+class EngineError(StationError):
+    """A request the engine refuses; ``code`` is the IPC error code (``bad_params``,
+    ``not_armed``, ``busy``, ...), the message says why and what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class StorageError(StationError):
     """The database cannot be used (corrupt, from a newer station, unreadable); the file
     is always left in place and the message says what to do (update, restore a backup)."""
@@ -99,7 +108,7 @@ class InvalidInput(StationError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(message or f"{field} = {_short(value)}: allowed is {allowed}")
+        super().__init__(message or f"{field} = {short_value(value)}: allowed is {allowed}")
 
 
 def format_loc(loc: Iterable[str | int]) -> str:
@@ -201,7 +210,7 @@ def parse_toml_text(raw: bytes | str, source: str) -> dict[str, Any]:
         raise ConfigError(source, [Problem("", f"not valid TOML: {exc}")]) from None
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
 
@@ -209,4 +218,4 @@ def _short(value: Any) -> str:
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    return _short(value)
+    return short_value(value)

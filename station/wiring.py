@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -242,7 +243,11 @@ def cross_check(cfg: WiringConfig) -> list[Problem]:
         else:
             seen[pin] = key
     names: dict[str, str] = {}
-    for kind, items in (("haptic", cfg.haptic), ("brush", cfg.brush)):
+    groups: tuple[tuple[str, Sequence[HapticConfig | BrushConfig]], ...] = (
+        ("haptic", cfg.haptic),
+        ("brush", cfg.brush),
+    )
+    for kind, items in groups:
         for i, item in enumerate(items):
             key = f"{kind}[{i}].name"
             if item.name in names:

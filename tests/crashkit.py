@@ -12,7 +12,6 @@ import contextlib
 import http.cookiejar
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -24,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 STATION = [sys.executable, "-m", "station.cli"]
@@ -90,7 +91,8 @@ class Station:
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
         with open(self.data_dir / log, "ab") as out:
-            return subprocess.Popen(
+            # Own process group, killed whole (tests/procs.py), even if pytest is ended.
+            return procs.spawn(
                 [*STATION, *args, "--data-dir", str(self.data_dir), "--config", str(self.config)],
                 env=_env(),
                 cwd=ROOT,
@@ -151,10 +153,8 @@ class Station:
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes] | None) -> None:
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        """SIGKILL the process's group (itself and anything it started) and reap it."""
+        procs.kill(proc)
 
     def kill_app(self) -> None:
         self._kill(self.app)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import procs
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,7 +43,9 @@ def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
 @pytest.mark.slow
 def test_run_serves_the_page_on_the_simulator(tmp_path):
     port = free_port()
-    proc = subprocess.Popen(
+    # Its own process group (./run, station run, the engine and the app), killed whole at
+    # the end whatever happens (tests/procs.py); the checks below see what SIGTERM did.
+    proc = procs.spawn(
         [str(ROOT / "run"), "--port", str(port), "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -49,24 +53,27 @@ def test_run_serves_the_page_on_the_simulator(tmp_path):
         cwd=ROOT,
     )
     try:
-        out = read_until(proc, "the page is at", 90)
-        assert "SIMULATING" in out
-        assert f"http://localhost:{port}/" in out
-        # A fresh station asks for the clinician account first (no default passwords).
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/setup", timeout=5) as resp:
-            page = resp.read().decode()
-        assert resp.status == 200 and "<form" in page
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as resp:
-            status = resp.read().decode()
-        assert '"simulate":true' in status.replace(" ", "")
+        try:
+            out = read_until(proc, "the page is at", 90)
+            assert "SIMULATING" in out
+            assert f"http://localhost:{port}/" in out
+            # A fresh station asks for the clinician account first (no default passwords).
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/setup", timeout=5) as resp:
+                page = resp.read().decode()
+            assert resp.status == 200 and "<form" in page
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as resp:
+                status = resp.read().decode()
+            assert '"simulate":true' in status.replace(" ", "")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, rest
+        assert "every output is off" in rest
+        # Both child processes are gone and the engine removed its socket.
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, rest
-    assert "every output is off" in rest
-    # Both child processes are gone and the engine removed its socket.
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+        procs.kill(proc)
 
 
 @pytest.mark.skipif(

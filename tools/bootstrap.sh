@@ -1,5 +1,7 @@
 # Shared by ./run and ./test: find python3 >= 3.11, create or refresh .venv, install the
-# station (with EXTRAS) when pyproject.toml changed. Sourced, not executed.
+# station (with EXTRAS) when pyproject.toml or constraints.txt changed. Sourced, not
+# executed. Every install is pinned by constraints.txt (pip -c; regenerate it with
+# tools/lock), so every machine gets the versions CI tested.
 # Raspberry Pi OS marks the system Python externally managed (PEP 668): everything goes
 # into the project's own virtual environment.
 set -euo pipefail
@@ -68,10 +70,13 @@ station_venv() {
             "$py" -m venv "${venv_flags[@]}" "$VENV" || station_die "could not create a virtual environment in $VENV"
         fi
     fi
-    # Reinstall when pyproject.toml changed or an extra is wanted that is not installed
-    # yet; the stamp keeps the extras, so ./run after ./test does not reinstall.
+    # Reinstall when pyproject.toml or constraints.txt changed or an extra is wanted that
+    # is not installed yet; the stamp keeps the extras, so ./run after ./test does not
+    # reinstall.
     stamp="$VENV/.station-installed"
-    hash="$(sha256sum "$STATION_ROOT/pyproject.toml" | cut -c1-16)"
+    local pins=()
+    [ -f "$STATION_ROOT/constraints.txt" ] && pins=(-c "$STATION_ROOT/constraints.txt")
+    hash="$(cat "$STATION_ROOT/pyproject.toml" "${pins[@]:1}" | sha256sum | cut -c1-16)"
     local have_hash="" have_extras="" need=0 extra
     if [ -f "$stamp" ]; then read -r have_hash have_extras < "$stamp" || true; fi
     [ "$have_hash" = "$hash" ] || { need=1; have_extras=""; }
@@ -81,9 +86,9 @@ station_venv() {
     if [ "$need" = 1 ]; then
         extras="$(printf '%s\n' ${have_extras//,/ } ${extras//,/ } | sort -u | paste -sd, -)"
         want="$hash $extras"
-        echo "station: installing the station into $VENV (first run or pyproject.toml changed)" >&2
+        echo "station: installing the station into $VENV (first run, pyproject.toml or constraints.txt changed)" >&2
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${pins[@]}" \
             -e "$STATION_ROOT${extras:+[$extras]}" > "$VENV/pip-install.log" 2>&1; then
             tail -n 40 "$VENV/pip-install.log" >&2
             station_die "installing the station's Python packages failed (pip's message above; whole log in $VENV/pip-install.log)"

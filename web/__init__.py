@@ -84,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     @login.user_loader
     def _load(user_id: str) -> LoginUser | None:
         try:
-            record = coordinator.store.get_user_by_id(int(user_id))
+            record = coordinator.store.users.get_by_id(int(user_id))
         except Exception:  # a deleted user or a bad cookie is simply "not logged in"
             return None
         return LoginUser.from_record(record) if record is not None else None

@@ -11,72 +11,32 @@ import json
 import queue
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
+from station.protocols.settings import PatientSettings
+from web import models as m
+from web import responses as r
 from web import shaping
 from web.auth import whoami
+from web.contract import contract
 from web.errors import ApiError
 from web.security import actor, login_required_any, role_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-STOP_REASONS = ("user", "too_much")
-TRIGGER_MAX = 200
-TEXT_MAX = 4000
+INT64_MAX = 2**63 - 1
+STATION = (503,)  # the engine may be unreachable
+STATE = (409, 503)  # refused in the current state, or the engine is unreachable
 
 
 def coord() -> Any:
     return current_app.extensions["station.app.coordinator"]
 
 
-def json_body(*, required: bool = True) -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and not required and not request.data:
-        return {}
-    if not isinstance(body, dict):
-        raise ApiError(
-            400, "invalid", "the body must be a JSON object (Content-Type: application/json)"
-        )
-    return body
-
-
-def int_field(
-    body: dict[str, Any], name: str, lo: int, hi: int, *, required: bool = True
-) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ApiError(
-            422,
-            "invalid",
-            f"{name} must be a whole number from {lo} to {hi}",
-            field=name,
-            value=value,
-            allowed=f"{lo}..{hi}",
-        )
-    return value
-
-
-def str_field(body: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise ApiError(
-            422,
-            "invalid",
-            f"{name} must be text of 1 to {limit} characters",
-            field=name,
-            value=value if not isinstance(value, str) else value[:60],
-            allowed=f"1..{limit} characters",
-        )
-    return value.strip()
-
-
 @bp.get("/status")
+@contract("Station state, current step, progress and next session (open to all)", ok=r.StatusOut)
 def status() -> Any:
     """Open to all: the stop button's page must know whether anything is running."""
     out = coord().status()
@@ -86,21 +46,35 @@ def status() -> Any:
 
 @bp.post("/start")
 @role_required("patient", "clinician")
+@contract("Start the armed session", ok=r.StartOut, errors=STATE)
 def start() -> Any:
     return jsonify(coord().start(by=actor()))
 
 
 @bp.post("/stop")
+@contract(
+    "Stop everything now (no login, no CSRF token: stopping always works)",
+    ok=r.StopOut,
+    errors=STATION,
+    csrf=False,
+    body_required=False,
+    request_content={"application/json": {"schema": m.STOP_BODY}},
+)
 def stop() -> Any:
+    """Any body, or none, still stops: a malformed or unknown reason is the page's own
+    "user" stop, never a refusal (so the document constrains nothing: ``STOP_BODY``)."""
     body = request.get_json(silent=True)
     reason = body.get("reason", "user") if isinstance(body, dict) else "user"
-    if reason not in STOP_REASONS:
+    if not isinstance(reason, str) or reason not in m.STOP_REASONS:
         reason = "user"
     return jsonify(coord().stop(reason=reason, by=actor()))
 
 
 @bp.post("/too-much")
 @login_required_any
+@contract(
+    "Stop at once and record it as too much (a rating of 10)", ok=r.TooMuchOut, errors=STATION
+)
 def too_much() -> Any:
     """Stops at once and records that it was too much (a rating of 10 on the session)."""
     return jsonify(coord().too_much(by=actor()))
@@ -108,18 +82,21 @@ def too_much() -> Any:
 
 @bp.post("/pause")
 @role_required("patient", "clinician")
+@contract("Pause the running session (outputs to zero)", ok=r.PauseOut, errors=STATE)
 def pause() -> Any:
     return jsonify(coord().pause(by=actor()))
 
 
 @bp.post("/resume")
 @role_required("patient", "clinician")
+@contract("Resume the paused session", ok=r.ResumeOut, errors=STATE)
 def resume() -> Any:
     return jsonify(coord().resume(by=actor()))
 
 
 @bp.post("/estop/reset")
 @login_required_any
+@contract("Reset a latched e-stop (any logged-in role)", ok=r.ResetOut, errors=STATE)
 def reset_estop() -> Any:
     """Unlatching the e-stop re-enables stimulation, so it needs a login (any role);
     the engine still refuses while the e-stop button is pressed in."""
@@ -128,76 +105,103 @@ def reset_estop() -> Any:
 
 @bp.post("/ratings")
 @role_required("patient", "clinician")
-def ratings() -> Any:
-    body = json_body()
-    value = int_field(body, "value", 0, 10)
-    pleasantness = body.get("pleasantness")
-    if pleasantness is not None:
-        pleasantness = int_field(body, "pleasantness", -10, 10)
-    lingering = body.get("lingering")
-    if lingering is not None and not isinstance(lingering, bool):
-        raise ApiError(
-            422, "invalid", "lingering must be true or false", field="lingering", value=lingering
-        )
-    where = str_field(body, "lingering_where", 200, required=False)
+@contract(
+    "Record a 0-10 rating (201 means it is on disk)",
+    body=m.RatingIn,
+    ok=r.RatingOut,
+    status=201,
+    errors=STATE,
+)
+def ratings(body: m.RatingIn) -> Any:
     rec = coord().rate(
-        value, by=actor(), pleasantness=pleasantness, lingering=lingering, lingering_where=where
+        body.value,
+        by=actor(),
+        pleasantness=body.pleasantness,
+        lingering=body.lingering,
+        lingering_where=body.lingering_where.strip() if body.lingering_where else None,
     )
     return jsonify(rec), 201
 
 
 @bp.get("/sessions")
 @login_required_any
-def sessions() -> Any:
-    limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise ApiError(
-            422, "invalid", "limit must be 1..1000", field="limit", value=limit, allowed="1..1000"
-        )
-    return jsonify({"sessions": coord().list_sessions(limit=int(limit))})
+@contract("Sessions, newest first", query=m.SessionsQuery, ok=r.SessionsOut)
+def sessions(query: m.SessionsQuery) -> Any:
+    return jsonify({"sessions": coord().list_sessions(limit=query.limit)})
 
 
 @bp.get("/sessions/<int:session_id>")
 @login_required_any
+@contract(
+    "One session with steps, ratings, journal and decision",
+    ok=r.SessionDetail,
+    errors=(404,),
+    path={"session_id": {"type": "integer", "minimum": 0, "maximum": INT64_MAX}},
+)
 def session(session_id: int) -> Any:
+    if session_id > INT64_MAX:
+        raise ApiError(404, "not_found", f"no session {session_id}", field="session_id")
     return jsonify(coord().get_session(session_id))
 
 
 @bp.post("/journal")
 @login_required_any
-def journal() -> Any:
-    body = json_body()
-    text = str_field(body, "text", TEXT_MAX)
-    trigger = str_field(body, "trigger", TRIGGER_MAX, required=False)
-    return jsonify(coord().add_journal(text, trigger=trigger, by=actor())), 201
+@contract("Add a journal note", body=m.JournalIn, ok=r.JournalOut, status=201)
+def journal(body: m.JournalIn) -> Any:
+    trigger = body.trigger.strip() if body.trigger is not None else None
+    return jsonify(coord().add_journal(body.text.strip(), trigger=trigger, by=actor())), 201
 
 
 @bp.get("/history")
 @login_required_any
+@contract("Ratings over time per stimulus and the level history", ok=r.HistoryOut)
 def history() -> Any:
     return jsonify(shaping.history(coord()))
 
 
 @bp.get("/settings")
 @login_required_any
+@contract("Patient settings and the caps that bound them", ok=r.SettingsView)
 def get_settings() -> Any:
     return jsonify(shaping.get_settings(coord()))
 
 
 @bp.post("/settings")
 @role_required("patient", "clinician")
-def post_settings() -> Any:
-    return jsonify(coord().update_settings(json_body(), by=actor()))
+@contract(
+    "Change patient settings (a value above a cap is refused, cap shown)",
+    body=m.SettingsIn,
+    ok=PatientSettings,
+)
+def post_settings(body: m.SettingsIn) -> Any:
+    return jsonify(coord().update_settings(body.model_dump(exclude_unset=True), by=actor()))
 
 
 @bp.get("/protocols")
 @role_required("clinician")
+@contract("The protocol library (clinician)", ok=r.ProtocolsOut)
 def list_protocols() -> Any:
     return jsonify({"protocols": shaping.protocols(coord())})
 
 
 @bp.post("/protocols")
 @role_required("clinician")
+@contract(
+    "Upload a protocol as TOML or JSON (clinician); problems per field",
+    ok=r.ImportOut,
+    status=201,
+    errors=(409, 413, 422),
+    request_content={
+        "application/toml": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+)
 def upload_protocol() -> Any:
     """Accepts TOML or JSON, as a raw body or a multipart ``file``; errors per field."""
     if "file" in request.files:
@@ -209,36 +213,37 @@ def upload_protocol() -> Any:
         name = ""
     if not text.strip():
         raise ApiError(422, "invalid", "the protocol is empty; send TOML or JSON", field="body")
-    fmt = "json" if name.endswith(".json") or (request.mimetype or "").endswith("json") else None
+    is_json = name.endswith(".json") or (request.mimetype or "").endswith("json")
+    fmt: Literal["json"] | None = "json" if is_json else None
     return jsonify(shaping.import_protocol(coord(), text, fmt=fmt)), 201
 
 
 @bp.get("/preview")
 @role_required("clinician")
-def preview() -> Any:
-    protocol_id = request.args.get("protocol", "")
-    level = request.args.get("level", "")
-    if not protocol_id or not level:
-        raise ApiError(
-            422,
-            "invalid",
-            "protocol and level are required",
-            field="protocol" if not protocol_id else "level",
-        )
-    return jsonify(shaping.preview(coord(), protocol_id, level))
+@contract(
+    "A level compiled: steps and intensity against time per actuator (clinician)",
+    query=m.PreviewQuery,
+    ok=r.PreviewOut,
+    errors=(404,),
+)
+def preview(query: m.PreviewQuery) -> Any:
+    return jsonify(shaping.preview(coord(), query.protocol, query.level))
 
 
 @bp.post("/plan")
 @role_required("clinician")
-def plan() -> Any:
-    body = json_body()
-    protocol_id = str_field(body, "protocol", 200)
-    level = str_field(body, "level", 200)
-    return jsonify(coord().assign(protocol_id, level, by=actor()))
+@contract("Assign a protocol and level (clinician)", body=m.PlanIn, ok=r.PlanOut, errors=(404, 409))
+def plan(body: m.PlanIn) -> Any:
+    return jsonify(coord().assign(body.protocol.strip(), body.level.strip(), by=actor()))
 
 
 @bp.get("/hardware/calibration")
 @role_required("clinician")
+@contract(
+    "Stored DRV2605L auto-calibration per haptic actuator (clinician)",
+    ok=r.CalibrationOut,
+    errors=STATION,
+)
 def calibration() -> Any:
     """The stored DRV2605L auto-calibration per haptic actuator (clinician)."""
     return jsonify(coord().calibration())
@@ -246,25 +251,28 @@ def calibration() -> Any:
 
 @bp.post("/hardware/calibrate")
 @role_required("clinician")
-def calibrate() -> Any:
+@contract(
+    "Auto-calibrate one haptic actuator through the engine (~1.1 s, it vibrates) and "
+    "store the results (clinician); refused while a session is running or paused, or "
+    "when the calibration fails (message says why)",
+    body=m.CalibrateIn,
+    ok=r.CalibrateOut,
+    errors=STATE,
+    allowed={"actuator": lambda: coord().calibratable()},
+)
+def calibrate(body: m.CalibrateIn) -> Any:
     """Run one haptic actuator's auto-calibration through the engine (~1.1 s; it
     vibrates) and store the results; refused while a session runs or is paused."""
-    body = json_body()
-    if "actuator" not in body:
-        allowed = coord().calibratable()
-        raise ApiError(
-            422,
-            "invalid",
-            f"actuator is required: the haptic actuator to calibrate ({', '.join(allowed)})",
-            field="actuator",
-            value=None,
-            allowed=allowed,
-        )
-    return jsonify(coord().calibrate(body["actuator"], by=actor()))
+    return jsonify(coord().calibrate(body.actuator, by=actor()))
 
 
 @bp.get("/events")
 @login_required_any
+@contract(
+    "Server-sent events: status, step_started, step_finished, stopped, state, fault",
+    ok=r.ServerEvent,
+    content_type="text/event-stream",
+)
 def events() -> Response:
     """Server-sent events: the station's state and step changes, pushed as they happen."""
     max_seconds = current_app.config["SSE_MAX_SECONDS"]

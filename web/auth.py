@@ -7,7 +7,8 @@ guessed password costs minutes, not milliseconds.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -24,7 +25,10 @@ from flask_limiter import Limiter
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from web.contract import contract
 from web.errors import ApiError
+from web.models import LoginIn
+from web.responses import LoginOut, LogoutOut
 from web.security import (
     ROLES,
     LoginUser,
@@ -57,15 +61,14 @@ def init(app: Flask, *, limiter: Limiter) -> None:
     rate = lambda: current_app.config["LOGIN_RATE_LIMIT"]  # noqa: E731
     # The blueprint is registered already: wrap the registered views in place.
     for endpoint in ("auth.login", "auth.api_login", "auth.setup"):
-        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(
-            app.view_functions[endpoint]
-        )
+        limited = limiter.limit(rate, methods=["POST"])(app.view_functions[endpoint])
+        app.view_functions[endpoint] = cast(Callable[..., Any], limited)
 
     @app.before_request
     def _first_run() -> Any:
         if request.endpoint in OPEN_ENDPOINTS or request.path.startswith("/api/"):
             return None
-        if _coord().store.count_users("clinician") == 0:
+        if _coord().store.users.count("clinician") == 0:
             return redirect(url_for("auth.setup"))
         return None
 
@@ -93,18 +96,18 @@ def create_user(name: str, role: str, password: str) -> LoginUser:
         )
     store = _coord().store
     name = _valid_name(name)
-    if store.get_user(name) is not None:
+    if store.users.get(name) is not None:
         raise ApiError(
             409, "conflict", f"a user called {name!r} exists already", field="name", value=name
         )
-    record = store.create_user(name, role, hash_password(password))
+    record = store.users.create(name, role, hash_password(password))
     if isinstance(record, int):
-        record = store.get_user_by_id(record)
+        record = store.users.get_by_id(record)
     return LoginUser.from_record(record)
 
 
 def _authenticate(name: str, password: str) -> LoginUser | None:
-    record = _coord().store.get_user((name or "").strip())
+    record = _coord().store.users.get((name or "").strip())
     if record is None or not verify_password(field(record, "password_hash"), password or ""):
         return None
     return LoginUser.from_record(record)
@@ -113,7 +116,7 @@ def _authenticate(name: str, password: str) -> LoginUser | None:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Any:
     """First run: create the clinician account (only while none exists)."""
-    if _coord().store.count_users("clinician") > 0:
+    if _coord().store.users.count("clinician") > 0:
         return redirect(url_for("auth.login"))
     error = None
     if request.method == "POST":
@@ -155,22 +158,21 @@ def logout() -> Any:
 
 
 @bp.route("/api/login", methods=["POST"])
-def api_login() -> Any:
+@contract(
+    "Log in; returns the csrf_token to send as X-CSRFToken",
+    body=LoginIn,
+    ok=LoginOut,
+    errors=(401, 429),
+    csrf=False,
+    json_only=True,
+)
+def api_login(body: LoginIn) -> Any:
     """JSON login; returns the CSRF token the client sends back as ``X-CSRFToken``.
 
     Exempt from CSRF (there is no session yet) but only JSON is accepted, which a
     cross-site form cannot send without a CORS preflight the station never grants.
     """
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid", "the body must be a JSON object {name, password}")
-    name, password = body.get("name"), body.get("password")
-    for key, value in (("name", name), ("password", password)):
-        if not isinstance(value, str):
-            raise ApiError(422, "invalid", f"{key} is required and must be a string", field=key)
-    user = _authenticate(name, password)
+    user = _authenticate(body.name, body.password)
     if user is None:
         raise ApiError(401, "unauthenticated", "wrong name or password")
     login_user(user)
@@ -179,6 +181,7 @@ def api_login() -> Any:
 
 @bp.route("/api/logout", methods=["POST"])
 @login_required_any
+@contract("Log out", ok=LogoutOut)
 def api_logout() -> Any:
     who = actor()
     logout_user()

@@ -7,7 +7,7 @@ name, and a failed protocol keeps its text in the editor to be fixed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import (
     Blueprint,
@@ -149,6 +149,7 @@ def protocols() -> Any:
         text = shaping.protocol_text(coord, request.args["edit"])
     if request.method == "POST":
         upload = request.files.get("file")
+        fmt: Literal["json"] | None
         if upload and upload.filename:
             text = upload.read().decode("utf-8", errors="replace")
             fmt = "json" if upload.filename.endswith(".json") else None

@@ -28,7 +28,17 @@ MIN_PASSWORD = 8
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Tests only (tests/conftest.py sets it): argon2's cheapest parameters, so that creating
+# and logging in accounts costs microseconds, not ~50 ms of CPU each. Verifying still
+# reads the parameters from the stored hash, so any hash verifies under either setting.
+CHEAP_HASH_ENV = "STATION_TEST_CHEAP_HASH"
+
+
 def _hasher() -> PasswordHasher:
+    if os.environ.get(CHEAP_HASH_ENV) == "1":
+        from argon2.profiles import CHEAPEST
+
+        return PasswordHasher.from_parameters(CHEAPEST)
     return PasswordHasher()
 
 

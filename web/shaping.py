@@ -12,7 +12,7 @@ import io
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from station.errors import ConfigError, Problem
 from station.program import AmplitudeSegment, BrushSegment, Program, TapSegment
@@ -49,7 +49,9 @@ def protocol_text(coord: Any, protocol_id: str) -> str:
     return library.find_protocol(coord.data_dir, protocol_id).path.read_text(encoding="utf-8")
 
 
-def import_protocol(coord: Any, text: str, *, fmt: str | None) -> dict[str, Any]:
+def import_protocol(
+    coord: Any, text: str, *, fmt: Literal["toml", "json"] | None
+) -> dict[str, Any]:
     if fmt is None:
         fmt = "json" if text.lstrip().startswith("{") else "toml"
     result = library.import_text(
@@ -139,7 +141,7 @@ def intensity_series(program: Program, wiring: Any) -> dict[str, list[list[float
 def history(coord: Any) -> dict[str, Any]:
     """Ratings over time per stimulus (protocol ladder and level) and the level ladder."""
     store = coord.store
-    ratings = []
+    ratings: list[dict[str, Any]] = []
     for s in export.all_sessions(store):
         stimulus = f"{s.ladder}: {s.level_name or s.level}"
         for r in s.ratings:
@@ -155,7 +157,7 @@ def history(coord: Any) -> dict[str, Any]:
             )
     levels = [
         {"t": c.at.timestamp(), "at": c.at.isoformat(), "ladder": c.ladder, "level": c.to_level}
-        for c in store.level_history()
+        for c in store.progress.level_history()
     ]
     ratings.sort(key=lambda r: r["t"])
     return {"ratings": ratings, "levels": levels}

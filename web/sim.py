@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template
 
+from web import models, responses
+from web.contract import contract
 from web.errors import ApiError
 
 bp = Blueprint("sim", __name__)
 
-BUTTONS = ("start", "stop", "estop")
+BUTTONS = models.BUTTONS
 
 
 def _coord() -> Any:
@@ -33,41 +35,38 @@ def panel() -> Any:
 
 
 @bp.post("/api/sim/buttons/<name>/press")
+@contract(
+    "Press a simulated panel button (simulator only)",
+    ok=responses.PressOut,
+    errors=(404, 503),
+    path={"name": {"type": "string", "enum": list(models.BUTTONS)}},
+)
 def press(name: str) -> Any:
     coord = _coord()
-    if name not in BUTTONS:
+    if name not in models.BUTTONS:
         raise ApiError(
             404,
             "not_found",
             f"no simulated button {name!r}",
             field="name",
             value=name,
-            allowed=list(BUTTONS),
+            allowed=list(models.BUTTONS),
         )
     return jsonify(coord.sim_press(name))
 
 
 @bp.get("/api/sim/outputs")
+@contract("What each simulated actuator is doing", ok=responses.OutputsOut, errors=(404, 503))
 def outputs() -> Any:
     return jsonify(_coord().sim_outputs())
 
 
 @bp.get("/api/sim/trace")
-def trace() -> Any:
-    coord = _coord()
-    raw = request.args.get("since", "0")
-    if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(
-            422, "invalid", "since must be a trace sequence number >= 0", field="since", value=raw
-        )
-    limit_raw = request.args.get("limit", "1000")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 10000:
-        raise ApiError(
-            422,
-            "invalid",
-            "limit must be 1..10000",
-            field="limit",
-            value=limit_raw,
-            allowed="1..10000",
-        )
-    return jsonify(coord.sim_trace(since=int(raw), limit=int(limit_raw)))
+@contract(
+    "Timestamped simulated hardware writes",
+    query=models.TraceQuery,
+    ok=responses.TraceOut,
+    errors=(404, 503),
+)
+def trace(query: models.TraceQuery) -> Any:
+    return jsonify(_coord().sim_trace(since=query.since, limit=query.limit))

@@ -157,6 +157,16 @@ class SimI2CBus:
     mean) since ``reset_ticks``.
     """
 
+    # per-tick bus use (reset_ticks sets them; declared here for the type checker)
+    _tick_open: bool
+    _tick_tx: int
+    _tick_ns: int
+    ticks: int
+    tick_tx_total: int
+    tick_ns_total: int
+    tick_tx_max: int
+    tick_ns_max: int
+
     def __init__(self, *, trace: Trace | None = None, timing: BusTiming | None = None) -> None:
         self.trace = trace
         self.timing = timing if timing is not None else BusTiming()

@@ -1,29 +1,29 @@
 """The app-side coordinator: the one place where the record, the plan and the engine meet.
 
 Why a separate service: the web views must stay thin and the engine must stay dumb. The
-coordinator keeps the next program armed before anyone presses a button (so the panel's
-start works without the page), refuses starts the protocol's limits forbid and says when
-the next one is allowed, hands engine events to the recorder (``station.app.recorder``),
-passes a live rating at or above the stop threshold straight to the engine, and keeps the
-panel's idle LED honest (``due`` at a reminder, ``limit`` when the limits refuse a start).
-A background thread follows the engine's event stream and reconnects when the engine
-restarts; sessions the engine lost are marked aborted, sessions it still plays (the app
-restarted) are followed on (``station.app.engine_follow``; the page's start/stop/rate actions
-are in ``station.app.session_control``). A device fault (e.g. a driver missing from the I2C bus) is
-kept and shown, and every start is refused naming the device.
+coordinator is what the web layer calls; it builds its collaborators and calls them
+explicitly: the ``Planner`` (plan, next program, progression), the ``SessionRecorder``
+(engine events -> the record), the ``Arming`` (keeps the next program armed before anyone
+presses, so the panel's start works without the page, and the panel's idle LED honest),
+the ``SessionControl`` (start, pause, resume, stop, rate: engine first, then the record),
+the ``EngineFollower`` (a background thread on the engine's event stream that reconnects
+when the engine restarts; sessions the engine lost are marked aborted, sessions it still
+plays are followed on), the ``ReminderScheduler`` and the ``Fanout`` to open pages. They
+share one ``EngineView``: what the app knows of the engine, including the fault that
+stops the station (a device missing from the I2C bus, or a program the engine refused),
+which the page shows as a banner while every start is refused naming it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from station.app.catchup import EventCursor
+from station.app.arming import Arming
 from station.app.engine_follow import EngineFollower
 from station.app.engine_link import (
     CALIBRATE_TIMEOUT_S,
@@ -31,22 +31,21 @@ from station.app.engine_link import (
     EngineRefused,
     EngineUnavailable,
 )
+from station.app.engine_view import EngineView
 from station.app.fanout import Fanout, StreamSubscription
 from station.app.planner import Planner
 from station.app.recorder import SessionRecorder
 from station.app.reminders import POLL_S, ReminderScheduler
 from station.app.session_control import SessionControl
-from station.app.status_text import LIVE_ENGINE_STATES, describe, engine_fields
+from station.app.status_text import describe, engine_fields
 from station.errors import Conflict, InvalidInput, NotFound, StationError
 from station.protocols import library
 from station.storage import Store
 
 log = logging.getLogger("station.app.coordinator")
 
-NEXT_CACHE_S = 1.0
 
-
-class Coordinator(SessionControl, EngineFollower):
+class Coordinator:
     """Owns the Store and the engine link; every method is safe from any thread."""
 
     def __init__(
@@ -61,14 +60,17 @@ class Coordinator(SessionControl, EngineFollower):
         reminder_poll_s: float = POLL_S,
     ):
         self.data_dir = Path(data_dir)
-        self.simulate = simulate
         self.store = store or Store.open(self.data_dir)
         self.planner = Planner(
             data_dir=self.data_dir, store=self.store, config_path=config_path, clock=clock
         )
         self.link = link or EngineLink(data_dir=self.data_dir)
-        self.recorder = SessionRecorder(store=self.store, planner=self.planner)
         self.fanout = Fanout()
+        self.engine = EngineView(
+            simulate=simulate,
+            on_state=lambda state: self.fanout.publish({"event": "state", "state": state}),
+        )
+        self.recorder = SessionRecorder(store=self.store, planner=self.planner)
         self.reminders = ReminderScheduler(
             store=self.store,
             planner=self.planner,
@@ -76,19 +78,33 @@ class Coordinator(SessionControl, EngineFollower):
             clock=clock,
             poll_s=reminder_poll_s,
         )
-        self._lock = threading.RLock()
-        # Held while a request writes the record around an engine call, so the event
-        # thread's report of the same stop lands after it (and is then ignored).
-        self._record = threading.RLock()
-        self._engine: dict[str, Any] = {"connected": False, "state": "unknown"}
-        self._arm_fault: dict[str, Any] | None = None
-        self._indicator: str | None = None
-        self._thread: threading.Thread | None = None
-        self._closing = threading.Event()
-        self._linked = threading.Event()  # set once reconciled with a connected engine
-        self._cursor = EventCursor()  # what of the engine's events this app has handled
-        self._next_check = 0.0
-        self._next_cache: tuple[float, dict[str, Any] | None] | None = None
+        self.arming = Arming(
+            store=self.store,
+            planner=self.planner,
+            link=self.link,
+            recorder=self.recorder,
+            reminders=self.reminders,
+            engine=self.engine,
+            publish=self.fanout.publish,
+        )
+        self.control = SessionControl(
+            store=self.store,
+            link=self.link,
+            planner=self.planner,
+            recorder=self.recorder,
+            arming=self.arming,
+            engine=self.engine,
+            publish=self.fanout.publish,
+        )
+        self.follower = EngineFollower(
+            link=self.link,
+            store=self.store,
+            recorder=self.recorder,
+            reminders=self.reminders,
+            arming=self.arming,
+            engine=self.engine,
+            publish=self.fanout.publish,
+        )
         # Files a clinician dropped into <data_dir>/protocols-inbox are imported first,
         # so a protocol copied there is in the library before the plan is compiled.
         self.inbox_report = library.import_drop_folder(self.data_dir, wiring=self.planner.wiring)
@@ -97,22 +113,24 @@ class Coordinator(SessionControl, EngineFollower):
         if self.simulate:
             self.planner.seed_demo()
 
+    @property
+    def simulate(self) -> bool:
+        """Simulator mode: as configured, then as the connected engine says."""
+        return self.engine.simulate
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def start_background(self) -> None:
         """Follow the engine's events and run reminders in threads until ``close()``."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
-            self._thread.start()
-            self.reminders.start()
+        self.follower.start()
+        self.reminders.start()
 
     def close(self) -> None:
         """Stop following the engine; a program it plays goes on (the engine owns it)."""
-        self._closing.set()
+        self.follower.close()
         self.reminders.close()
         self.link.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self.follower.join(timeout=5)
         self.store.close()
 
     def __enter__(self) -> Coordinator:
@@ -121,135 +139,39 @@ class Coordinator(SessionControl, EngineFollower):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- arming and the panel's idle LED ----------------------------------------------------
-
-    def arm_next(self, *, force: bool = False) -> None:
-        """Make sure the next program is armed in the engine, if the limits allow."""
-        self._invalidate()
-        with self._lock:
-            if not self._engine.get("connected"):
-                return
-            current = self.store.current_session()
-            if current is not None and current.state in LIVE_ENGINE_STATES:
-                return
-            if current is not None and not force and self._engine.get("session_id") == current.id:
-                return
-            plan = self.planner.next_program()
-            if plan is None or not plan["allowed"]:
-                if current is not None:
-                    self.recorder.final(
-                        current.id,
-                        "stopped",
-                        "disarmed: " + (plan["message"] if plan else "no plan"),
-                        "system",
-                    )
-                    self._call_quiet("disarm")
-                return
-            sid = self.planner.create_session(plan)
-            try:
-                self.link.call(
-                    "arm", {"program": plan["program"].model_dump(mode="json"), "session_id": sid}
-                )
-            except StationError as exc:
-                self.recorder.final(sid, "stopped", f"the engine refused to arm: {exc}", "engine")
-                log.warning("arming session %s: %s", sid, exc)
-                self._note_arm_failure(exc)
-                return
-            self._arm_fault = None
-            self._engine["session_id"] = sid
-        self._publish({"event": "session", "session_id": sid, "state": "armed"})
-
-    def _note_arm_failure(self, exc: StationError) -> None:
-        """Keep the device fault the engine reported (start_all failed) for the banner."""
-        try:
-            fault = (self.link.call("status", timeout=1.0) or {}).get("fault")
-        except StationError:
-            fault = None
-        if fault or (isinstance(exc, EngineRefused) and exc.code not in ("busy", "estop")):
-            self._arm_fault = fault or {"device": None, "message": str(exc)}
-
-    def sync_indicator(self) -> None:
-        """Tell the engine which idle pattern the panel's LED shows: ``limit`` when the
-        limits refuse a start (a press does nothing), ``due`` at a reminder, else idle."""
-        want = self.indicator()
-        if want != self._indicator:
-            try:
-                self.link.call("set_indicator", {"pattern": want})
-                self._indicator = want
-            except StationError as exc:
-                log.warning("set_indicator %s: %s", want, exc)
-
-    def indicator(self) -> str:
-        nxt = self.next_info()
-        current = self.store.current_session()
-        if (
-            current is None
-            and nxt is not None
-            and nxt.get("allowed") is False
-            and "error" not in nxt
-        ):
-            return "limit"
-        if self.reminders.state["due"]:
-            return "due"
-        return "idle"
-
     def _on_reminder(self, state: dict[str, Any]) -> None:
-        self._publish({"event": "reminder", **state})
-        if self._engine.get("connected"):
-            self.sync_indicator()
+        self.fanout.publish({"event": "reminder", **state})
+        if self.engine.connected:
+            self.arming.sync_indicator()
 
     # -- what the page reads ----------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         try:
             engine = {**engine_fields(self.link.call("status", timeout=1.0)), "connected": True}
-            self._set_engine(engine)
+            self.engine.set(engine)
         except EngineUnavailable as exc:
-            self._set_engine({"connected": False, "state": "unknown", "error": str(exc)})
-            engine = dict(self._engine)
+            self.engine.set({"connected": False, "state": "unknown", "error": str(exc)})
+            engine = self.engine.snapshot()
         except StationError:
-            engine = dict(self._engine)
-        current = self.store.current_session()
+            engine = self.engine.snapshot()
+        current = self.store.sessions.current()
         return describe(
             engine=engine,
             current=current,
             program=self.planner.program_of(current.id) if current is not None else None,
-            nxt=self.next_info(),
+            nxt=self.arming.next_info(),
             simulate=self.simulate,
-            fault=self.fault(engine),
+            fault=self.engine.fault(engine),
             reminder=self.reminders.state,
-            indicator=self.indicator(),
+            indicator=self.arming.indicator(),
         )
 
-    def fault(self, engine: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """The device fault that stops the station: live from the engine, or the one that
-        made the last arm fail."""
-        engine = engine if engine is not None else self._engine
-        live = engine.get("fault") if engine.get("state") == "fault" else None
-        return live or self._arm_fault
-
-    def next_info(self) -> dict[str, Any] | None:
-        """The next session as the page shows it (cached briefly: compiling is not free)."""
-        with self._lock:
-            if self._next_cache and time.monotonic() - self._next_cache[0] < NEXT_CACHE_S:
-                return self._next_cache[1]
-        try:
-            nxt = self.planner.next_program()
-        except StationError as exc:
-            nxt = {"error": str(exc), "allowed": False, "message": f"The plan cannot run: {exc}"}
-        with self._lock:
-            self._next_cache = (time.monotonic(), nxt)
-        return nxt
-
-    def _invalidate(self) -> None:
-        with self._lock:
-            self._next_cache = None
-
     def list_sessions(self, *, limit: int) -> list[dict[str, Any]]:
-        return [s.as_dict() for s in self.store.list_sessions(limit=limit)]
+        return [s.as_dict() for s in self.store.sessions.latest(limit=limit)]
 
     def get_session(self, session_id: int) -> dict[str, Any]:
-        return self.store.get_session(session_id).as_dict()
+        return self.store.sessions.get(session_id).as_dict()
 
     def inbox(self) -> dict[str, Any]:
         """The start-up import of ``protocols-inbox`` as the clinician page shows it."""
@@ -262,23 +184,63 @@ class Coordinator(SessionControl, EngineFollower):
             "rejected": [{"file": name, "message": msg} for name, msg in rep.rejected],
         }
 
+    # -- what the page does (engine first, then the record; see SessionControl) ------------
+
+    def start(self, *, by: str) -> dict[str, Any]:
+        return {**self.control.start(by=by), "status": self.status()}
+
+    def pause(self, *, by: str) -> dict[str, Any]:
+        return {**self.control.pause(by=by), "status": self.status()}
+
+    def resume(self, *, by: str) -> dict[str, Any]:
+        return {**self.control.resume(by=by), "status": self.status()}
+
+    def reset_estop(self, *, by: str) -> dict[str, Any]:
+        return {**self.control.reset_estop(by=by), "status": self.status()}
+
+    def stop(self, *, reason: str, by: str) -> dict[str, Any]:
+        return {**self.control.stop(reason=reason, by=by), "status": self.status()}
+
+    def too_much(self, *, by: str) -> dict[str, Any]:
+        return {**self.stop(reason="too_much", by=by), "recorded": "too_much"}
+
+    def rate(
+        self,
+        value: int,
+        *,
+        by: str,
+        pleasantness: int | None = None,
+        lingering: bool | None = None,
+        lingering_where: str | None = None,
+    ) -> dict[str, Any]:
+        return self.control.rate(
+            value,
+            by=by,
+            pleasantness=pleasantness,
+            lingering=lingering,
+            lingering_where=lingering_where,
+        )
+
+    def add_journal(self, text: str, *, trigger: str | None, by: str) -> dict[str, Any]:
+        return self.store.journal.add(text, trigger).as_dict()
+
     # -- plan, caps, settings (delegated; changes re-arm) -----------------------------------
 
     def assign(self, protocol_id: str, level: str, *, by: str) -> dict[str, Any]:
         out = self.planner.assign(protocol_id, level, by=by)
-        self.arm_next(force=True)
-        self.sync_indicator()
+        self.arming.arm_next(force=True)
+        self.arming.sync_indicator()
         return out
 
     def set_caps(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
         out = self.planner.set_caps(changes, by=by)
-        self.arm_next(force=True)
-        self.sync_indicator()
+        self.arming.arm_next(force=True)
+        self.arming.sync_indicator()
         return out
 
     def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
         out = self.planner.update_settings(changes, by=by)
-        self.arm_next(force=True)
+        self.arming.arm_next(force=True)
         self.reminders.check()
         return out
 
@@ -316,7 +278,7 @@ class Coordinator(SessionControl, EngineFollower):
                 haptics,
                 f"actuator = {actuator!r} {why}; allowed: {', '.join(haptics)}",
             )
-        current = self.store.current_session()
+        current = self.store.sessions.current()
         if current is not None and current.state in ("running", "paused"):
             raise Conflict(
                 f"session {current.id} is {current.state}; stop it first, then calibrate {actuator}"
@@ -325,13 +287,10 @@ class Coordinator(SessionControl, EngineFollower):
             result = self.link.call_alone(
                 "calibrate", {"actuator": actuator}, timeout=CALIBRATE_TIMEOUT_S
             )
-        except EngineUnavailable:
-            raise
-        except StationError as exc:
-            code = getattr(exc, "code", "")
-            if code in ("unknown_actuator", "not_haptic", "bad_params", "open_loop"):
+        except EngineRefused as exc:
+            if exc.code in ("unknown_actuator", "not_haptic", "bad_params", "open_loop"):
                 raise InvalidInput("actuator", actuator, haptics, str(exc)) from None
-            raise EngineRefused("calibrate", code or "refused", str(exc)) from None
+            raise
         log.info("haptic %s calibrated by %s: %s", actuator, by, result)
         return result
 
@@ -361,8 +320,5 @@ class Coordinator(SessionControl, EngineFollower):
     def subscribe(self) -> StreamSubscription:
         return self.fanout.subscribe()
 
-    def _publish(self, event: dict[str, Any]) -> None:
-        self.fanout.publish(event)
 
-
-__all__ = ["Coordinator", "EngineUnavailable", "InvalidInput", "StreamSubscription"]
+__all__ = ["Coordinator"]

@@ -1,12 +1,12 @@
 """Following the engine: its event stream, reconnects, and reconciling the record.
 
-Why apart from the coordinator's arming and page queries: this is the one background
-thread's job. It connects to the engine, catches up on events it missed while away
+Why apart from the arming and the page's actions: this is the one background thread's
+job. It connects to the engine, catches up on events it missed while away
 (``station.app.catchup``), reconciles the record on every (re)connect (a session the engine
 lost is aborted; one it still plays, because the app restarted, is followed on), hands
-each event to the recorder and the pages, and keeps the last engine status. The
-coordinator (``station.app.coordinator``) mixes it in and provides the store, the link, the
-recorder, the reminders and the arming it calls.
+each event to the recorder and the pages, and keeps the last engine status in the shared
+``EngineView``. The coordinator (``station.app.coordinator``) builds it with the link, the
+store, the recorder, the reminders and the arming it calls.
 """
 
 from __future__ import annotations
@@ -14,51 +14,68 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from station.app.arming import Arming
 from station.app.catchup import EventCursor
-from station.app.engine_link import EngineUnavailable
+from station.app.engine_link import EngineLink, EngineUnavailable
+from station.app.engine_view import EngineView
+from station.app.recorder import SessionRecorder
+from station.app.reminders import ReminderScheduler
 from station.app.status_text import LIVE_ENGINE_STATES, engine_fields
 from station.errors import StationError
+from station.storage import Store
 
-log = logging.getLogger("station.app.coordinator")
+log = logging.getLogger("station.app.engine_follow")
 
 RECONNECT_S = 1.0
 IDLE_ARM_S = 5.0
 
 
 class EngineFollower:
-    """Mixed into ``Coordinator``; every attribute below is set by its constructor."""
+    def __init__(
+        self,
+        *,
+        link: EngineLink,
+        store: Store,
+        recorder: SessionRecorder,
+        reminders: ReminderScheduler,
+        arming: Arming,
+        engine: EngineView,
+        publish: Callable[[dict[str, Any]], None],
+    ):
+        self.link = link
+        self.store = store
+        self.recorder = recorder
+        self.reminders = reminders
+        self.arming = arming
+        self.engine = engine
+        self._publish = publish
+        self._cursor = EventCursor()  # what of the engine's events this app has handled
+        self._next_check = 0.0
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    simulate: bool
-    store: Any
-    link: Any
-    recorder: Any
-    reminders: Any
-    _lock: threading.RLock
-    _record: threading.RLock
-    _engine: dict[str, Any]
-    _arm_fault: dict[str, Any] | None
-    _indicator: str | None
-    _closing: threading.Event
-    _linked: threading.Event
-    _cursor: EventCursor
-    _next_check: float
+    def start(self) -> None:
+        """Follow the engine's events in a thread until ``close()``."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
+            self._thread.start()
 
-    def arm_next(self, *, force: bool = False) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def close(self) -> None:
+        """Stop following (the caller closes the link, which ends a blocked read)."""
+        self._closing.set()
 
-    def sync_indicator(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _publish(self, event: dict[str, Any]) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         while not self._closing.is_set():
             try:
                 status = engine_fields(self.link.call("status"))
-                live = self.store.current_session()
+                live = self.store.sessions.current()
                 live_sid = live.id if live and live.state in LIVE_ENGINE_STATES else None
                 since, only_sid = self._cursor.plan(status, live_sid)
                 if since is not None:  # catch up on what the engine did while we were away
@@ -67,15 +84,14 @@ class EngineFollower:
                         if self._cursor.admit(event, only_sid):
                             self._handle(event)
                 self._cursor.caught_up(status)
-                self._on_connect(status)
+                self.on_connect(status)
                 for event in self.link.events(
                     stop=self._closing, idle=self._idle, since=self._cursor.seq
                 ):
                     if self._cursor.admit(event):
                         self._handle(event)
             except EngineUnavailable as exc:
-                self._linked.clear()
-                self._set_engine({"connected": False, "state": "unknown", "error": str(exc)})
+                self.engine.disconnected(str(exc))
             except Exception:  # the thread must survive anything and keep following
                 log.exception("engine event thread")
             self._closing.wait(RECONNECT_S)
@@ -84,29 +100,22 @@ class EngineFollower:
         """Called by the event stream when quiet: arm once the limits allow again."""
         if time.monotonic() >= self._next_check:
             self._next_check = time.monotonic() + IDLE_ARM_S
-            if self._arm_fault is None:  # a faulty device: retry only when asked to start
-                self.arm_next()
-            self.sync_indicator()
+            if self.engine.refusal is None:  # a fault: retry only when asked to start
+                self.arming.arm_next()
+            self.arming.sync_indicator()
 
     # -- engine state and events ----------------------------------------------------------
 
-    def _set_engine(self, status: dict[str, Any]) -> None:
-        with self._lock:
-            changed = status.get("state") != self._engine.get("state")
-            self._engine = {**status, "connected": status.get("connected", True)}
-        if changed:
-            self._publish({"event": "state", "state": status.get("state")})
-
-    def _on_connect(self, status: dict[str, Any]) -> None:
+    def on_connect(self, status: dict[str, Any]) -> None:
         """Reconcile the record with the engine after a (re)connect: a session the engine
         lost is aborted; one it still plays (the app restarted) is followed on."""
-        self._set_engine({**status, "connected": True})
-        self._arm_fault = None
-        self._indicator = None  # a restarted engine starts with its idle pattern
+        self.engine.set({**status, "connected": True})
+        self.engine.refusal = None
+        self.engine.indicator = None  # a restarted engine starts with its idle pattern
         if "simulate" in status:
-            self.simulate = bool(status["simulate"])
+            self.engine.simulate = bool(status["simulate"])
         engine_sid = status.get("session_id")
-        current = self.store.current_session()
+        current = self.store.sessions.current()
         last_stop = status.get("last_stop") or {}
         if (
             current is not None
@@ -137,35 +146,28 @@ class EngineFollower:
             # Only the session the engine plays: ``status`` was read before the replay,
             # which may have ended that session and armed the next one since.
             self.recorder.record("state", current.id, {"state": status.get("state")})
-        self.arm_next(force=engine_sid != getattr(self.store.current_session(), "id", None))
+        now_current = self.store.sessions.current()
+        self.arming.arm_next(force=engine_sid != (now_current.id if now_current else None))
         self.reminders.check()
-        self.sync_indicator()
-        self._linked.set()
-
-    def wait_linked(self, timeout: float) -> bool:
-        """True once the record is reconciled with a connected engine (right after the
-        app starts, a press can come before the event thread has connected)."""
-        return self._linked.wait(timeout)
+        self.arming.sync_indicator()
+        self.engine.linked.set()
 
     def _handle(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         fields = engine_fields(event)
         sid = fields.get("session_id")
         if kind == "state" or "state" in event:
-            self._set_engine({**self._engine, **fields})
+            self.engine.set({**self.engine.snapshot(), **fields})
         if kind == "step_started" and isinstance(event.get("index"), int):
-            with self._lock:
-                self._engine["step_index"] = event["index"]
+            self.engine.update(step_index=event["index"])
         if kind == "fault":
-            with self._lock:
-                self._engine["fault"] = {
-                    "device": event.get("device"),
-                    "message": event.get("message"),
-                }
+            self.engine.update(
+                fault={"device": event.get("device"), "message": event.get("message")}
+            )
         ended = False
         try:
-            with self._record:
-                current = self.store.current_session()
+            with self.engine.record:
+                current = self.store.sessions.current()
                 # A fault at arm time carries the engine's previous session id: only the
                 # session the record has as current (or a named live one) is touched.
                 if kind != "fault" or (current is not None and current.id == sid):
@@ -173,7 +175,7 @@ class EngineFollower:
         except StationError as exc:
             log.warning("recording %s for session %s: %s", kind, sid, exc)
         if ended:
-            self.arm_next()
+            self.arming.arm_next()
             self.reminders.check()
-            self.sync_indicator()
+            self.arming.sync_indicator()
         self._publish(event)

@@ -29,12 +29,18 @@ class EngineUnavailable(StationError):
 
 
 class EngineRefused(StationError):
-    """The engine answered with an error (e.g. start with nothing armed)."""
+    """The engine answered with an error (e.g. start with nothing armed, a program it
+    cannot play); ``code`` is the engine's (``busy``, ``estop``, ``internal``, ...) and the
+    text is the engine's own message."""
 
     def __init__(self, method: str, code: str, message: str):
         self.method = method
         self.code = code
-        super().__init__(f"engine {method}: {message}")
+        super().__init__(message)
+
+
+def _refused(method: str, exc: StationError) -> EngineRefused:
+    return EngineRefused(method, str(getattr(exc, "code", "") or "refused"), str(exc))
 
 
 class EngineLink:
@@ -57,7 +63,8 @@ class EngineLink:
     def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
-        """One request/response; reconnects once if the engine restarted meanwhile."""
+        """One request/response; reconnects once if the engine restarted meanwhile.
+        ``EngineUnavailable`` when it does not answer, ``EngineRefused`` when it says no."""
         with self._lock:
             for attempt in (1, 2):
                 if self._client is None:
@@ -77,7 +84,7 @@ class EngineLink:
                         if attempt == 2:
                             raise EngineUnavailable(f"engine {method}: {exc}") from None
                         continue
-                    raise
+                    raise _refused(method, exc) from None
         raise EngineUnavailable(f"engine {method}: no answer")
 
     def call_alone(
@@ -94,7 +101,7 @@ class EngineLink:
         except StationError as exc:
             if getattr(exc, "code", "") in ("unavailable", "disconnected"):
                 raise EngineUnavailable(f"engine {method}: {exc}") from None
-            raise
+            raise _refused(method, exc) from None
         finally:
             with contextlib.suppress(Exception):
                 client.close()

@@ -62,7 +62,7 @@ class Planner:
     def seed_demo(self) -> None:
         """A fresh simulator station gets the built-in vibration ladder at its first level
         so that the page has something to play; a real station waits for the clinician."""
-        if self.store.get_plan() is not None:
+        if self.store.plans.get() is not None:
             return
         result = library.import_file(
             self.data_dir,
@@ -70,7 +70,7 @@ class Planner:
             wiring=self.wiring,
         )
         protocol = library.get_protocol(self.data_dir, result.id, result.version)
-        self.store.set_plan(
+        self.store.plans.set(
             protocol.id,
             protocol.version,
             levels={protocol.ladders[0].name: 0},
@@ -78,13 +78,13 @@ class Planner:
         )
 
     def protocol(self) -> Protocol | None:
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         if plan is None:
             return None
         return library.get_protocol(self.data_dir, plan.protocol_id, plan.protocol_version)
 
     def caps_override(self) -> dict[str, Any]:
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         return dict((plan.settings if plan else {}).get(CAPS_KEY) or {})
 
     def effective(self, protocol: Protocol) -> Protocol:
@@ -100,7 +100,7 @@ class Planner:
         return protocol.model_copy(update={"caps": Caps.model_validate(caps)})
 
     def settings(self) -> PatientSettings:
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         raw = {k: v for k, v in (plan.settings if plan else {}).items() if k != CAPS_KEY}
         try:
             return PatientSettings.model_validate(raw)
@@ -109,13 +109,13 @@ class Planner:
 
     def ladder_and_level(self, protocol: Protocol) -> tuple[str, int]:
         """The ladder to play next: the plan's ladder whose last session is oldest."""
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         levels = plan.levels if plan else {}
         names = [lad.name for lad in protocol.ladders if lad.name in levels] or [
             protocol.ladders[0].name
         ]
         last: dict[str, int] = {}
-        for s in self.store.list_sessions(limit=50):
+        for s in self.store.sessions.latest(limit=50):
             last.setdefault(s.ladder, s.id)
         ladder = min(names, key=lambda n: (last.get(n, 0), names.index(n)))
         return ladder, int(levels.get(ladder, 0))
@@ -134,7 +134,7 @@ class Planner:
         program = compile_program(
             protocol, level=index, wiring=self.wiring, settings=settings, ladder=ladder
         )
-        check = self.store.check_limits(
+        check = self.store.sessions.check_limits(
             sessions_per_day=protocol.caps.sessions_per_day,
             min_gap_minutes=round(protocol.caps.min_minutes_between_sessions),
             now=self.now(),
@@ -162,7 +162,7 @@ class Planner:
     def create_session(self, nxt: dict[str, Any]) -> int:
         program: Program = nxt["program"]
         protocol: Protocol = nxt["protocol"]
-        sid = self.store.create_session(
+        sid = self.store.sessions.create(
             program.protocol_id,
             program.protocol_version,
             program.protocol_hash,
@@ -179,7 +179,7 @@ class Planner:
 
     def program_of(self, sid: int) -> Program:
         if sid not in self._programs:
-            session = self.store.get_session(sid)
+            session = self.store.sessions.get(sid)
             self._programs[sid] = Program.model_validate(session.program)
         return self._programs[sid]
 
@@ -196,7 +196,7 @@ class Planner:
 
     def decide_after(self, sid: int) -> None:
         """Record the progression decision for a session that ran and ended."""
-        session = self.store.get_session(sid, full=False)
+        session = self.store.sessions.get(sid, full=False)
         if session.started_at is None:
             return
         try:
@@ -218,7 +218,7 @@ class Planner:
                     and ("rating" in h["end_reason"] or "too_much" in h["end_reason"])
                 ),
             )
-            for h in self.store.progression_history(ladder=session.ladder, limit=200)
+            for h in self.store.progress.history(ladder=session.ladder, limit=200)
         ]
         d = decide(
             rule,
@@ -226,7 +226,7 @@ class Planner:
             current_level=min(session.level, len(lad.levels) - 1),
             level_count=len(lad.levels),
         )
-        self.store.record_decision(sid, d.action, d.from_level, d.to_level, d.reason)
+        self.store.progress.record_decision(sid, d.action, d.from_level, d.to_level, d.reason)
 
     # -- changes from the page ----------------------------------------------------------------
 
@@ -251,11 +251,11 @@ class Planner:
         protocol = library.get_protocol(self.data_dir, protocol_id)
         ladder, index = self.find_level(protocol, level)
         levels = {lad.name: 0 for lad in protocol.ladders}
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         if plan and plan.protocol_id == protocol.id:
             levels.update({k: v for k, v in plan.levels.items() if k in levels})
         levels[ladder] = index
-        self.store.set_plan(
+        self.store.plans.set(
             protocol.id, protocol.version, levels=levels, reason=f"assigned by {by}"
         )
         return {
@@ -284,9 +284,9 @@ class Planner:
             Caps.model_validate({**protocol.caps.model_dump(), **over})
         except ValidationError as exc:
             raise ConfigError("caps", problems_from_validation(exc)) from None
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         assert plan is not None
-        self.store.set_plan(
+        self.store.plans.set(
             plan.protocol_id,
             plan.protocol_version,
             settings={**plan.settings, CAPS_KEY: over},
@@ -296,7 +296,7 @@ class Planner:
 
     def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
         """Patient settings within the caps; a value above a cap is refused, cap shown."""
-        plan = self.store.get_plan()
+        plan = self.store.plans.get()
         protocol = self.protocol()
         if plan is None or protocol is None:
             raise InvalidInput("plan", None, "an assigned plan", "no plan is assigned yet")
@@ -316,7 +316,7 @@ class Planner:
             p = problems[0]
             raise InvalidInput(p.path, p.value, _cap_of(protocol, p.path), p.message)
         stored = {**plan.settings, **new.model_dump(mode="json")}
-        self.store.set_plan(
+        self.store.plans.set(
             plan.protocol_id,
             plan.protocol_version,
             settings=stored,

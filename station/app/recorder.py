@@ -15,10 +15,11 @@ from station.app.planner import Planner
 from station.app.status_text import delivered
 from station.errors import Conflict, NotFound, StationError
 from station.storage import Store
+from station.vocab import COMPLETED
 
 log = logging.getLogger("station.app.recorder")
 
-COMPLETED_REASONS = ("completed", "finished", "end")
+COMPLETED_REASONS = (COMPLETED,)  # the engine's one spelling (station.vocab)
 
 
 class SessionRecorder:
@@ -39,12 +40,12 @@ class SessionRecorder:
         elif kind == "step_started":
             self.mark_running(sid, event.get("by"))
             step = self.planner.step_of(sid, int(event["index"]))
-            self.store.record_step(
+            self.store.sessions.record_step(
                 sid, step.index, step.kind, step.label, started_at=self.planner.now()
             )
         elif kind == "step_finished":
             step = self.planner.step_of(sid, int(event["index"]))
-            self.store.record_step(
+            self.store.sessions.record_step(
                 sid,
                 step.index,
                 step.kind,
@@ -69,27 +70,29 @@ class SessionRecorder:
         """A rating confirmed on the device's own buttons: live while the session plays,
         otherwise an after-session rating (the store decides whether it still may)."""
         try:
-            session = self.store.get_session(sid, full=False)
+            session = self.store.sessions.get(sid, full=False)
             live = session.state in ("running", "paused")
-            self.store.add_rating(sid, value, live=live)
+            self.store.ratings.add(sid, value, live=live)
         except StationError as exc:
             log.warning("panel rating %s for session %s not kept: %s", value, sid, exc)
 
     def mark_running(self, sid: int, by: str | None) -> None:
         try:
-            session = self.store.get_session(sid, full=False)
+            session = self.store.sessions.get(sid, full=False)
             if session.state == "armed":
-                self.store.set_state(sid, "running", "started", by or "panel", enforce_limits=False)
+                self.store.sessions.set_state(
+                    sid, "running", "started", by or "panel", enforce_limits=False
+                )
             elif session.state == "paused":
-                self.store.set_state(sid, "running", "resumed", by or "panel")
+                self.store.sessions.set_state(sid, "running", "resumed", by or "panel")
         except (Conflict, NotFound):
             pass
 
     def _mark_paused(self, sid: int, by: str | None) -> None:
         try:
-            session = self.store.get_session(sid, full=False)
+            session = self.store.sessions.get(sid, full=False)
             if session.state == "running":
-                self.store.set_state(sid, "paused", "paused", by or "panel")
+                self.store.sessions.set_state(sid, "paused", "paused", by or "panel")
         except (Conflict, NotFound):
             pass
 
@@ -97,7 +100,7 @@ class SessionRecorder:
         """End a session in the record once (a later, duplicate report is ignored) and
         decide progression for it."""
         try:
-            session = self.store.get_session(sid, full=False)
+            session = self.store.sessions.get(sid, full=False)
         except NotFound:
             return
         if session.final:
@@ -105,7 +108,7 @@ class SessionRecorder:
         if session.state == "armed" and state == "completed":
             state = "stopped"
         try:
-            self.store.set_state(sid, state, reason[:200], (by or "")[:60] or None)
+            self.store.sessions.set_state(sid, state, reason[:200], (by or "")[:60] or None)
         except Conflict:
             return
         if session.state != "armed":

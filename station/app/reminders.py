@@ -5,7 +5,7 @@ day, so tests must be able to move time without waiting; the scheduler only deci
 records, and tells its owner (the coordinator) when "due" changes, which then shows it on
 the page and on the panel's LED (the engine's ``due`` idle pattern).
 
-Each reminder is recorded once with ``store.record_reminder`` at its scheduled time (so
+Each reminder is recorded once with ``store.reminders.record`` at its scheduled time (so
 adherence counts it once, also across app restarts); it stays due until a session starts
 at or after that time.
 """
@@ -78,8 +78,8 @@ class ReminderScheduler:
         at = self._latest_reminder(now)
         due = False
         if at is not None:
-            if not self.store.reminders_between(at, at + timedelta(seconds=1)):
-                self.store.record_reminder(REMINDER_KIND, at=at)
+            if not self.store.reminders.between(at, at + timedelta(seconds=1)):
+                self.store.reminders.record(REMINDER_KIND, at=at)
             due = not self._session_started_since(at)
         new = {
             "due": due,
@@ -114,7 +114,7 @@ class ReminderScheduler:
         return latest.astimezone(now.tzinfo) if now.tzinfo else latest
 
     def _session_started_since(self, at: datetime) -> bool:
-        for s in self.store.list_sessions(limit=50):
+        for s in self.store.sessions.latest(limit=50):
             if s.started_at is not None and _aware(s.started_at) >= _aware(at):
                 return True
         return False

@@ -59,11 +59,17 @@ def public_next(nxt: dict[str, Any] | None, *, running: bool) -> dict[str, Any] 
 
 
 def fault_text(fault: dict[str, Any] | None) -> str | None:
-    """A banner naming the device: the patient reads it, the clinician acts on it."""
+    """A banner naming the device (or, for a program the engine refused, what it said):
+    the patient reads it, the clinician acts on it."""
     if not fault:
         return None
-    device = fault.get("device") or "a device"
     message = fault.get("message") or "a fault"
+    if not fault.get("device"):
+        return (
+            f"The station cannot run: {message}. No stimulation can start until it is "
+            "fixed (the clinician checks the plan and the station's wiring file)."
+        )
+    device = fault["device"]
     return (
         f"Device '{device}' has a fault: {message}. No stimulation can start until it "
         "is fixed (check its cable and the I2C wiring, then restart the station)."
@@ -97,8 +103,8 @@ def describe(
     if current is not None and program is not None:
         duration, threshold = program.duration_ms, program.stop_threshold
         idx = engine.get("step_index")
-        live_step = current.state in LIVE_ENGINE_STATES and isinstance(idx, int)
-        if live_step and 0 <= idx < len(program.steps):
+        live_step = current.state in LIVE_ENGINE_STATES
+        if live_step and isinstance(idx, int) and 0 <= idx < len(program.steps):
             step = program.steps[idx].model_dump(mode="json")
         if current.state == "armed":
             state, elapsed = ("armed" if engine.get("connected") else state), 0

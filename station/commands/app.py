@@ -113,8 +113,8 @@ def user_add(args: argparse.Namespace) -> int:
     except ApiError as exc:
         raise StationError(f"password: {exc.message}") from None
     with Store.open(resolve_data_dir(args)) as store:
-        if store.get_user(args.name) is not None:
+        if store.users.get(args.name) is not None:
             raise StationError(f"a user called {args.name!r} exists already")
-        user = store.create_user(args.name, args.role, hashed)
+        user = store.users.create(args.name, args.role, hashed)
     print(f"created {user.role} {user.name}")
     return 0

@@ -21,6 +21,7 @@ from station.cli import (
 )
 from station.errors import StationError
 from station.paths import socket_path
+from station.vocab import REQUESTED_STOPS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_engine)
 
     p = sub.add_parser("stop", help="stop stimulation now (no login needed)")
-    p.add_argument("--reason", choices=("api", "too_much"), default="api")
+    p.add_argument("--reason", choices=REQUESTED_STOPS, default="user")
     p.add_argument("--by", default="station stop (CLI)")
     add_data_dir(p)
     p.set_defaults(func=stop)

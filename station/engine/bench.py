@@ -88,7 +88,8 @@ def _spawn_engine(data_dir: Path, config: Path | None) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
+                err = proc.stderr.read().decode() if proc.stderr is not None else ""
+                raise RuntimeError(err) from None
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("the engine did not start in 20 s")
@@ -236,17 +237,19 @@ def run_bench(
                 naive_hz = naive_loop(rate_hz=wiring.engine.rate_hz, seconds=ms / 1000,
                                       grid=naive_grid, relative=naive_rel)  # fmt: skip
                 ng, nr = naive_grid.stats(), naive_rel.stats()
-                if url is None:
+                load_url = url
+                if load_url is None:
                     app = RealApp(data_dir=data, config=config)
                     time.sleep(1.0)  # let the app's coordinator arm its session first
-                with LoadGenerator(url=url or app.url,
+                    load_url = app.url
+                with LoadGenerator(url=load_url,
                                    cookie=app.cookie if app else None) as load:  # fmt: skip
                     loaded = _play_own(c, _four_drivers(names, ms))
                 rss_app = _rss_mb(app.proc.pid) if app is not None else None
                 if app is not None:
                     app.close()
                 press_ms, stop_ms = _latencies(c, wiring, presses)
-                rss = {"engine": _rss_mb(engine.pid), "app": rss_app}
+                rss: dict[str, float | None] = {"engine": _rss_mb(engine.pid), "app": rss_app}
         finally:
             if app is not None:
                 app.close()
@@ -259,7 +262,7 @@ def run_bench(
             "rate_hz": wiring.engine.rate_hz, "seconds": ms / 1000, "idle": idle,
             "loaded": {**loaded, "requests_per_s": round(load.achieved, 1),
                        "failed_requests": load.failed,
-                       "url": url or f"{app.url} (station app, real)"},  # type: ignore[union-attr]
+                       "url": url or f"{load_url} (station app, real)"},
             "naive": naive,
             "naive_relative": {"p50_us": nr.p50_us, "p99_us": nr.p99_us,
                                "max_us": nr.max_us},
@@ -276,7 +279,7 @@ def run_bench(
                                      "not arming, not the final switch-off) / RTP writes"},
         "idle_engine_cpu_percent": round(idle_cpu, 2),
         "idle_cpu_seconds": IDLE_CPU_S,
-        "rss_mb": {**rss, "total": round(rss["engine"] + (rss["app"] or 0), 1)},
+        "rss_mb": {**rss, "total": round((rss["engine"] or 0) + (rss["app"] or 0), 1)},
         "bus_time": bus_time,
     }  # fmt: skip
 

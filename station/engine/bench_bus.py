@@ -79,7 +79,7 @@ def _case(rt: Any, service: Any, actuators: list[str], ms: int) -> dict[str, Any
     return {
         "drivers": len(actuators),
         "end_state": state,
-        "fault": rt.engine.fault,
+        "fault": None if rt.engine.fault is None else rt.engine.fault.model_dump(),
         "ticks": ticks["ticks"],
         "transactions_per_tick": {"worst": ticks["transactions_worst"],
                                   "mean": ticks["transactions_mean"]},

@@ -111,7 +111,8 @@ class RealApp:
     def _wait_connected(self) -> None:
         for _ in range(600):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"station app exited: {self.proc.stderr.read().decode()}")
+                err = self.proc.stderr.read().decode() if self.proc.stderr is not None else ""
+                raise RuntimeError(f"station app exited: {err}")
             try:
                 with urllib.request.urlopen(self.url + "/api/status", timeout=1) as r:
                     if json.loads(r.read())["engine"]["connected"]:

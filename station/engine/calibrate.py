@@ -4,7 +4,7 @@ Why through the engine: it alone owns the hardware (one thread or one lock on th
 bus). Why not in the loop: calibration drives the actuator for ~1.1 s (AUTO_CAL_TIME 3,
 1000-1200 ms) while the chip measures it; a 1 kHz tick cannot wait that long. So:
 
-1. the request is checked on the loop thread (``_cmd_calibrate_begin``): refused while a
+1. the request is checked on the loop thread (``LoopCommands.calibrate_begin``): refused while a
    session plays or is paused (naming it), with the e-stop latched, or while another
    calibration runs; from then on ``start`` is refused until it ends;
 2. the watchdog is told "calibrating until T" (``engine.relaxed_until_ns``): it does not
@@ -25,10 +25,13 @@ stored, and the loop's stop then runs as usual.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from station.engine.commands import EngineError
-from station.errors import HardwareError
+from station.engine import messages as ev
+from station.errors import EngineError, HardwareError
+
+if TYPE_CHECKING:
+    from station.engine.core import Engine
 
 # HapticDriver.calibrate's own GO timeout (2.5 s) + restarting the driver + a margin.
 CALIBRATE_BUDGET_S = 4.0
@@ -36,16 +39,10 @@ CALIBRATE_BUDGET_S = 4.0
 CALIBRATE_CALL_TIMEOUT_S = CALIBRATE_BUDGET_S + 4.0
 
 
-def check_actuator(hw: Any, actuator: Any) -> str:
+def check_actuator(hw: Any, actuator: str) -> str:
     """The haptic actuator's name, or an ``EngineError`` naming the field, the value and
-    the allowed values."""
+    the allowed values (its type is checked by the IPC registry)."""
     haptics = sorted(hw.haptics)
-    if not isinstance(actuator, str) or not actuator:
-        raise EngineError(
-            "bad_params",
-            f"calibrate: actuator = {actuator!r}; give the name of a haptic actuator: "
-            f"{', '.join(haptics)}",
-        )
     if actuator in hw.brushes:
         raise EngineError(
             "not_haptic",
@@ -69,7 +66,7 @@ def check_actuator(hw: Any, actuator: Any) -> str:
     return actuator
 
 
-def stored(engine: Any) -> dict[str, Any]:
+def stored(engine: Engine) -> dict[str, Any]:
     """Every haptic actuator with its kind and stored calibration (None when never
     calibrated), and whether the wiring file pins other values (those win at start)."""
     store = getattr(engine, "calibration_store", None)
@@ -85,7 +82,7 @@ def stored(engine: Any) -> dict[str, Any]:
     return {"actuators": out, "file": None if store is None else str(store.path)}
 
 
-def run_calibration(engine: Any, actuator: Any) -> dict[str, Any]:
+def run_calibration(engine: Engine, actuator: str) -> dict[str, Any]:
     """Calibrate ``actuator`` on the CALLING thread (never the loop's); see the module
     docstring. Returns the stored values; raises ``EngineError`` with a clear message."""
     name = check_actuator(engine.hw, actuator)
@@ -95,7 +92,7 @@ def run_calibration(engine: Any, actuator: Any) -> dict[str, Any]:
     error: str | None = None
     cal = None
     fault: str | None = None
-    stop: tuple[Any, ...] | None = None
+    stop: ev.StopRequest | None = None
     interrupted = False
     try:
         with engine.hw_lock:
@@ -106,7 +103,7 @@ def run_calibration(engine: Any, actuator: Any) -> dict[str, Any]:
                 error = str(exc)
             except Exception as exc:  # a store that cannot be written, ...
                 error = f"{type(exc).__name__}: {exc}"
-            stop = engine._stop_request  # a stop during the calibration dropped EN
+            stop = engine.stop_request  # a stop during the calibration dropped EN
             interrupted = stop is not None
             haptic.off()  # back to a known state: RTP 0, standby, EN low
             if drivers_on and not interrupted:
@@ -119,17 +116,17 @@ def run_calibration(engine: Any, actuator: Any) -> dict[str, Any]:
         engine.calibrating = None
         engine.relaxed_until_ns = time.monotonic_ns()  # the ordinary bound, from now
     if fault is not None:
-        engine.fault = {"device": name, "message": fault}
-        engine.hub.emit("fault", device=name, message=fault, session_id=engine.session_id)
+        engine.fault = ev.FaultInfo(device=name, message=fault)
+        engine.hub.emit(ev.FaultEvent(device=name, message=fault, session_id=engine.session_id))
         engine.request_stop("fault", by=name)
     if interrupted and error is not None:
         assert stop is not None
         error = (
-            f"auto-calibration of {name} was interrupted by a stop ({stop[0]}); nothing was "
+            f"auto-calibration of {name} was interrupted by a stop ({stop.reason}); nothing was "
             "stored and every output is off; run it again when ready"
         )
     if error is not None:
-        engine.hub.emit("calibrated", actuator=name, ok=False, error=error)
+        engine.hub.emit(ev.CalibratedEvent(actuator=name, ok=False, error=error))
         raise EngineError("calibration_failed", error)
     assert cal is not None
     store = getattr(engine, "calibration_store", None)
@@ -151,5 +148,5 @@ def run_calibration(engine: Any, actuator: Any) -> dict[str, Any]:
             f"for {name} from the wiring file"
         )
     values = {k: result[k] for k in ("compensation", "back_emf", "back_emf_gain")}
-    engine.hub.emit("calibrated", actuator=name, ok=True, **values)
+    engine.hub.emit(ev.CalibratedEvent(actuator=name, ok=True, values=values))
     return result

@@ -3,7 +3,9 @@
 States: idle -> armed (program loaded, drivers powered at amplitude 0) -> running <->
 paused -> stopped / idle (completed); fault and estop are stop states that need a new
 arm (fault) or an explicit reset (estop, latched). What each command (arm, start, pause,
-...) does is in ``station.engine.commands``; this module is the loop and the transitions.
+...) does is in ``station.engine.commands`` (``LoopCommands``, given the engine); this
+module is the loop and the transitions. What it reports (status, events) is typed in
+``station.engine.messages``; its words (states, stop reasons) come from ``station.vocab``.
 
 Threads. ``run()`` is the loop thread: it alone touches the hardware (under
 ``hw_lock``, which the watchdog also takes to force outputs off). Every other thread (IPC,
@@ -26,18 +28,19 @@ import threading
 import time
 from typing import Any
 
-# EngineError lives with the handlers that raise most of them; importers use it from here.
-from station.engine.commands import EngineCommands, EngineError
+from station import vocab
+from station.engine import messages as ev
+from station.engine.commands import LoopCommands, QueuedCommand
 from station.engine.events import EventHub
 from station.engine.faultpoll import FaultPoller
 from station.engine.loop import Ticker, TimingRecorder
+from station.engine.messages import EngineStatus, FaultInfo, LastStop, SessionId, StopRequest
 from station.engine.player import Player
 from station.engine.rt import RtOptions, RtResult, apply_realtime
-from station.errors import HardwareError
+from station.errors import EngineError, HardwareError
 from station.program import Program
 
-STOP_REASONS = ("panel_stop", "estop", "api", "rating", "fault", "watchdog", "completed",
-                "too_much")  # fmt: skip
+__all__ = ["Engine", "EngineError"]  # EngineError: importers have long used it from here
 IDLE_GC_S = 10.0
 # Nothing powered: the loop only answers commands (which wake it) and beats for the
 # watchdog's relaxed idle bound, so it sleeps long. Idle CPU is what this buys.
@@ -45,18 +48,8 @@ IDLE_OFF_WAIT_S = 0.5
 SWITCH_INTERVAL_S = 0.0001
 
 
-class _Command:
-    __slots__ = ("done", "error", "name", "params", "result")
-
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
-        self.name, self.params = name, params
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-
-class Engine(EngineCommands):
-    """The state machine and loop; the ``_cmd_*`` handlers live in ``EngineCommands``."""
+class Engine:
+    """The state machine and loop; its commands are ``self.commands`` (``LoopCommands``)."""
 
     def __init__(
         self,
@@ -80,16 +73,16 @@ class Engine(EngineCommands):
         self._idle_wait_s = min(0.025, self.watchdog_ms / 4000)
         # Set whenever the drivers are powered: wakes a watchdog resting in its idle pace.
         self.drivers_event = threading.Event()
-        self._commands: collections.deque[_Command] = collections.deque()
+        self._commands: collections.deque[QueuedCommand] = collections.deque()
         self._wake = threading.Event()
-        self.state = "idle"
-        self.idle_pattern = "idle"
+        self.state: vocab.EngineState = "idle"
+        self.idle_pattern: vocab.IdlePattern = "idle"
         self.estop_latched = False
-        self.fault: dict[str, str] | None = None
-        self.last_stop: dict[str, Any] | None = None
+        self.fault: FaultInfo | None = None
+        self.last_stop: LastStop | None = None
         self.last_timing: dict[str, Any] | None = None
         self.live_rating: int | None = None
-        self.session_id: str | None = None
+        self.session_id: SessionId | None = None
         self.program: Program | None = None
         self.player: Player | None = None
         self.program_ms: float | None = None
@@ -98,7 +91,8 @@ class Engine(EngineCommands):
         # or a restarted one (seqs start again).
         self.engine_id = f"{os.getpid()}-{time.time_ns()}"
         self.drivers_on = False
-        self._stop_request: tuple[str, str | None, int] | None = None
+        self.pending_start_by: str | None = None  # set by start, emitted by the loop
+        self.stop_request: StopRequest | None = None
         self._shutdown = False
         self.stopped_event = threading.Event()  # set whenever a stop has silenced outputs
         # Simulator-only test hook: stall the next tick (no lock held) by sleeping, or with
@@ -113,17 +107,21 @@ class Engine(EngineCommands):
         self.watchdog_rt = RtResult()
         self.calibration_store: Any = None  # hardware.calibration.CalibrationStore
         self.panel_control: Any = None  # station.engine.panel_control.PanelControl
+        self.commands = LoopCommands(self)
+        self._table = self.commands.table()
 
     # ================= other threads: flags and commands =================================
-    def request_stop(self, reason: str, by: str | None = None) -> None:
+    def request_stop(self, reason: vocab.StopReason, by: str | None = None) -> None:
         """Stop always wins: a flag the loop checks first thing every tick, and a wake-up."""
-        if reason not in STOP_REASONS:
-            raise EngineError("bad_params", f"stop reason {reason!r}; allowed: {STOP_REASONS}")
+        if reason not in vocab.STOP_REASONS:
+            raise EngineError(
+                "bad_params", f"stop reason {reason!r}; allowed: {vocab.STOP_REASONS}"
+            )
         if reason == "estop":
             self.estop_latched = True
-        req = self._stop_request
+        req = self.stop_request
         if req is None or reason == "estop":
-            self._stop_request = (reason, by, time.monotonic_ns())
+            self.stop_request = StopRequest(reason, by, time.monotonic_ns())
         cal = self.calibrating
         if cal is not None and cal in self.hw.haptics:
             # A calibration holds the hardware lock for ~1 s and drives its actuator:
@@ -139,14 +137,14 @@ class Engine(EngineCommands):
         self.live_rating = value
         prog = self.program
         thr = prog.stop_threshold if prog is not None else None
-        if thr is not None and value >= thr and self.state in ("running", "paused"):
+        if thr is not None and value >= thr and self.state in vocab.PLAYING_STATES:
             self.request_stop("rating", by=f"rating {value} >= threshold {thr}")
             return True
         return False
 
     def submit(self, name: str, timeout: float = 5.0, **params: Any) -> Any:
         """Queue a command for the loop thread and wait for its result."""
-        cmd = _Command(name, params)
+        cmd = QueuedCommand(name, params)
         self._commands.append(cmd)
         self.ticker.wake()
         self._wake.set()
@@ -158,42 +156,43 @@ class Engine(EngineCommands):
 
     def post(self, name: str, **params: Any) -> None:
         """Queue a command without waiting (panel callbacks)."""
-        self._commands.append(_Command(name, params))
+        self._commands.append(QueuedCommand(name, params))
         self.ticker.wake()
         self._wake.set()
 
     def shutdown(self) -> None:
         self._shutdown = True
-        self.request_stop("api", by="shutdown")
+        self.request_stop("user", by="shutdown")
+
+    def status_model(self) -> EngineStatus:
+        prog, player, program_ms = self.program, self.player, self.program_ms
+        return EngineStatus(
+            state=self.state,
+            mode="sim" if self.hw.sim is not None else "hardware",
+            session_id=self.session_id,
+            armed=None if prog is None else ev.ArmedInfo.of(prog),
+            program_ms=None if program_ms is None else round(program_ms, 1),
+            step=None if player is None else player.step_index,
+            estop_latched=self.estop_latched,
+            led=getattr(self.hw.panel, "led_pattern", None),
+            fault=self.fault,
+            last_stop=self.last_stop,
+            live_rating=self.live_rating,
+            rate_hz=self.rate_hz,
+            actuators=sorted(self.hw.haptics) + sorted(self.hw.brushes),
+            realtime=self.rt_result.as_dict(),
+            watchdog_realtime=self.watchdog_rt.as_dict(),
+            calibrating=self.calibrating,
+            timing=self.last_timing,
+            fault_polls=ev.FaultPolls(count=self.poller.polls,
+                                      max_gap_ms=round(self.poller.max_gap_ns / 1e6, 1)),
+            event_seq=self.hub.last_seq,
+            engine_id=self.engine_id,
+        )  # fmt: skip
 
     def status(self) -> dict[str, Any]:
-        prog = self.program
-        return {
-            "state": self.state,
-            "mode": "sim" if self.hw.sim is not None else "hardware",
-            "session_id": self.session_id,
-            "armed": None if prog is None else {
-                "protocol_id": prog.protocol_id, "level": prog.level,
-                "duration_ms": prog.duration_ms, "steps": len(prog.steps),
-                "stop_threshold": prog.stop_threshold},
-            "program_ms": None if self.program_ms is None else round(self.program_ms, 1),
-            "step": None if self.player is None else self.player.step_index,
-            "estop_latched": self.estop_latched,
-            "led": getattr(self.hw.panel, "led_pattern", None),
-            "fault": self.fault,
-            "last_stop": self.last_stop,
-            "live_rating": self.live_rating,
-            "rate_hz": self.rate_hz,
-            "actuators": sorted(self.hw.haptics) + sorted(self.hw.brushes),
-            "realtime": self.rt_result.as_dict(),
-            "watchdog_realtime": self.watchdog_rt.as_dict(),
-            "calibrating": self.calibrating,
-            "timing": self.last_timing,
-            "fault_polls": {"count": self.poller.polls,
-                            "max_gap_ms": round(self.poller.max_gap_ns / 1e6, 1)},
-            "event_seq": self.hub.last_seq,
-            "engine_id": self.engine_id,
-        }  # fmt: skip
+        """The ``status`` answer as the wire's JSON-ready dict."""
+        return self.status_model().model_dump()
 
     # ================= the loop thread ===================================================
     def run(self) -> None:
@@ -208,7 +207,7 @@ class Engine(EngineCommands):
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             if getattr(self.hw.panel, "estop_active", False):
                 self.estop_latched = True
-                self._set_state("estop")
+                self.set_state("estop")
             gc.collect()
             gc.freeze()
             gc.disable()
@@ -243,7 +242,7 @@ class Engine(EngineCommands):
         return IDLE_OFF_WAIT_S
 
     def _idle_tick(self) -> None:
-        if self._stop_request is not None:
+        if self.stop_request is not None:
             self._do_stop()
         while self._commands:
             self._handle(self._commands.popleft())
@@ -259,10 +258,10 @@ class Engine(EngineCommands):
         assert player is not None
         ticker = self.ticker
         t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6)
-        by = getattr(self, "_pending_start_by", None)
+        by = self.pending_start_by
         if by is not None:
-            self._pending_start_by = None
-            self.hub.emit("started", session_id=self.session_id, by=by, t0_ns=t0)
+            self.pending_start_by = None
+            self.hub.emit(ev.StartedEvent(session_id=self.session_id, by=by, t0_ns=t0))
         deadline = ticker.deadline_ns
         n = 0
         pc = self.panel_control
@@ -270,7 +269,7 @@ class Engine(EngineCommands):
         period_ns = ticker.period_ns
         try:
             while True:
-                if self._stop_request is not None:
+                if self.stop_request is not None:
                     self._do_stop()
                     return
                 while self._commands:
@@ -283,20 +282,20 @@ class Engine(EngineCommands):
                 t_ms = (deadline - t0) / 1e6
                 self.program_ms = t_ms
                 with self.hw_lock:
-                    if self._stop_request is not None:
+                    if self.stop_request is not None:
                         continue
                     while player.step_due(t_ms):
                         self._finish_step()
                         if player.finished:
-                            self._stop_request = ("completed", None, time.monotonic_ns())
+                            self.stop_request = StopRequest("completed", None, time.monotonic_ns())
                             break
-                        self._start_step()
+                        self.start_step()
                     else:
                         poller.now_ns = deadline
                         player.tick(t_ms)
                         poller.tick(deadline, 2 * period_ns)
                         n += 1
-                if self._stop_request is not None:
+                if self.stop_request is not None:
                     continue
                 if self.stall_ms:
                     self._stall()
@@ -319,71 +318,73 @@ class Engine(EngineCommands):
             time.sleep(stall / 1000.0)
 
     # ================= transitions (loop thread only) ====================================
-    def _set_state(self, state: str) -> None:
+    def set_state(self, state: vocab.EngineState) -> None:
         if state != self.state:
             prev, self.state = self.state, state
-            self.hub.emit("state", state=state, previous=prev, session_id=self.session_id)
+            self.hub.emit(ev.StateEvent(state=state, previous=prev, session_id=self.session_id))
 
-    def _start_step(self) -> None:
+    def start_step(self) -> None:
         p = self.player
         assert p is not None and self.program is not None
         st = self.program.steps[p.step_index]
-        self.hub.emit("step_started", session_id=self.session_id, index=st.index,
-                      kind=st.kind, label=st.label, start_ms=st.start_ms,
-                      duration_ms=st.duration_ms)  # fmt: skip
+        self.hub.emit(ev.StepStartedEvent(session_id=self.session_id, index=st.index, kind=st.kind,
+                                     label=st.label, start_ms=st.start_ms,
+                                     duration_ms=st.duration_ms))  # fmt: skip
 
     def _finish_step(self) -> None:
         p = self.player
         assert p is not None and self.program is not None
         st = self.program.steps[p.step_index]
-        self.hub.emit("step_finished", session_id=self.session_id, index=st.index,
-                      kind=st.kind, label=st.label, delivered=p.delivered())  # fmt: skip
+        self.hub.emit(ev.StepFinishedEvent(session_id=self.session_id, index=st.index, kind=st.kind,
+                                      label=st.label, delivered=p.delivered()))  # fmt: skip
         p.advance()
 
     def _fault(self, device: str, message: str) -> None:
-        self.fault = {"device": device, "message": message}
-        self.hub.emit("fault", device=device, message=message, session_id=self.session_id)
-        if self._stop_request is None or self._stop_request[0] != "estop":
-            self._stop_request = ("fault", device, time.monotonic_ns())
+        self.fault = FaultInfo(device=device, message=message)
+        self.hub.emit(ev.FaultEvent(device=device, message=message, session_id=self.session_id))
+        if self.stop_request is None or self.stop_request.reason != "estop":
+            self.stop_request = StopRequest("fault", device, time.monotonic_ns())
         self._do_stop()
 
     def _do_stop(self) -> None:
         """Silence everything, then settle the state. Runs on the loop thread."""
-        req = self._stop_request or ("api", None, time.monotonic_ns())
+        req = self.stop_request or StopRequest("user", None, time.monotonic_ns())
         with self.hw_lock:
             self.hw.all_off()
         self.drivers_on = False
-        self._stop_request = None
+        self.stop_request = None
         reason, by, t_req = req
         was = self.state
-        playing = was in ("running", "paused")
+        playing = was in vocab.PLAYING_STATES
         if playing and self.player is not None and not self.player.finished:
             self._finish_step()
         if playing:
             self.last_timing = self.recorder.stats().as_dict()
-            self.hub.emit("timing", session_id=self.session_id, **self.last_timing)
+            self.hub.emit(ev.TimingEvent(session_id=self.session_id, stats=self.last_timing))
         if playing or was == "armed":  # a stray stop press while idle ends nothing
-            self.last_stop = {"reason": reason, "by": by, "program_ms": self.program_ms,
-                              "session_id": self.session_id}  # fmt: skip
-        if playing or was == "armed" or reason in ("estop", "fault", "watchdog"):
-            self.hub.emit("stopped", reason=reason, by=by, session_id=self.session_id,
-                          program_ms=self.program_ms, request_t_ns=t_req)  # fmt: skip
+            self.last_stop = LastStop(reason=reason, by=by, program_ms=self.program_ms,
+                                      session_id=self.session_id)  # fmt: skip
+        if playing or was == "armed" or reason in vocab.ALWAYS_REPORTED:
+            self.hub.emit(ev.StoppedEvent(reason=reason, by=by, session_id=self.session_id,
+                                     program_ms=self.program_ms, request_t_ns=t_req))  # fmt: skip
         self.player = None
         self.program = None
         self.program_ms = None
         if self.estop_latched:
-            self._set_state("estop")
+            self.set_state("estop")
         elif reason == "fault":
-            self._set_state("fault")
-        elif reason == "completed" or (not playing and was in ("idle", "armed")):
-            self._set_state("idle" if was != "stopped" else "stopped")
+            self.set_state("fault")
+        elif reason == vocab.COMPLETED or (not playing and was in ("idle", "armed")):
+            self.set_state("idle" if was != "stopped" else "stopped")
         else:
-            self._set_state("stopped")
+            self.set_state("stopped")
         self.stopped_event.set()
 
-    def _handle(self, cmd: _Command) -> None:
+    def _handle(self, cmd: QueuedCommand) -> None:
         try:
-            fn = getattr(self, "_cmd_" + cmd.name.replace(".", "_"))
+            fn = self._table.get(cmd.name)
+            if fn is None:
+                raise EngineError("unknown_method", f"no engine command {cmd.name!r}")
             cmd.result = fn(**cmd.params)
         except Exception as exc:
             cmd.error = exc

@@ -1,12 +1,13 @@
 """Engine events: appended by the loop without I/O, fanned out by a pump thread.
 
 The loop must never block on a slow reader, a socket or a log handler, so it only does
-``deque.append`` of a small dict (atomic under the GIL) and sets an ``Event`` (a
-short uncontended lock, only on events, never per tick) so the pump thread sleeps until
-there is something to deliver instead of polling. The pump runs on its own thread: it
-pops events, numbers them and hands each to every subscriber queue (the
-IPC ``subscribe`` connections) and listener (the LED indicator). A subscriber that stops
-reading loses the oldest events (bounded queue), never stalls the engine.
+``deque.append`` of a small dict (the wire form of a typed ``station.engine.messages``
+event; atomic under the GIL) and sets an ``Event`` (a short uncontended lock, only on
+events, never per tick) so the pump thread sleeps until there is something to deliver
+instead of polling. The pump runs on its own thread: it pops events, numbers them and
+hands each to every subscriber queue (the IPC ``subscribe`` connections) and listener
+(the LED indicator). A subscriber that stops reading loses the oldest events (bounded
+queue), never stalls the engine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from station.engine.messages import EngineEvent
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +42,10 @@ class EventHub:
         self.recent: deque[dict[str, Any]] = deque(maxlen=500)  # replayed to a returning app
 
     # --- loop side ---------------------------------------------------------------------
-    def emit(self, event: str, **fields: Any) -> None:
+    def emit(self, event: EngineEvent) -> None:
         """Queue an event; no I/O, no lock. ``t_ns`` is the monotonic time of emission."""
-        fields["event"] = event
+        fields = event.wire()
+        fields["event"] = event.name
         fields["t_ns"] = time.monotonic_ns()
         self._pending.append(fields)
         self._signal.set()

@@ -24,26 +24,25 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from station.engine.messages import RatingEvent
+from station.vocab import PLAYING_STATES, STATE_PATTERNS, EngineState, LedPattern
+
+if TYPE_CHECKING:
+    from station.engine.core import Engine
 
 LONG_PRESS_S = 1.5
 CHORD_S = 0.5
-
-STATE_PATTERNS = {
-    "idle": "idle",
-    "armed": "armed",
-    "running": "running",
-    "paused": "paused",
-    "stopped": "stopped",
-    "fault": "fault",
-    "estop": "estop",
-}
 
 
 class PanelControl:
     """Binds a ``hardware.interfaces.Panel`` to an ``Engine``."""
 
-    def __init__(self, *, engine: Any, panel: Any, clock=time.monotonic) -> None:
+    def __init__(
+        self, *, engine: Engine, panel: Any, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.engine = engine
         self.panel = panel
         self._clock = clock
@@ -60,7 +59,7 @@ class PanelControl:
         panel.on_rating = self._rating
         engine.hub.add_listener(self._on_event)
         # Lit from power-on: before the first state event the LEDs would stay dark, and a
-        # dark panel reads as "switched off" (found by tests/test_appliance.py).
+        # dark panel reads as "switched off" (found by tests/test_appliance_*.py).
         with contextlib.suppress(ValueError):
             panel.set_leds(self.pattern_for(engine.state, None))
 
@@ -83,27 +82,27 @@ class PanelControl:
         sid = self.engine.session_id  # without it the app cannot file the rating
         if step == 0:
             self.engine.hub.emit(
-                "rating", value=self.rating, confirmed=True, by="panel", session_id=sid
+                RatingEvent(value=self.rating, confirmed=True, by="panel", session_id=sid)
             )
             return
         self.rating = max(0, min(10, self.rating + step))
         self.engine.hub.emit(
-            "rating", value=self.rating, confirmed=False, by="panel", session_id=sid
+            RatingEvent(value=self.rating, confirmed=False, by="panel", session_id=sid)
         )
         self.engine.rate(self.rating)
 
     # --- loop thread --------------------------------------------------------------------
     def handle(self, what: str, now: float, **params: Any) -> None:
-        eng = self.engine
+        eng, cmds = self.engine, self.engine.commands
         if what == "start_pressed":
             self._start_down_at = params.get("at", now)
             self._long_done = False
             self._press_state = eng.state
             if eng.state == "armed":
                 self.rating = 0
-                eng._cmd_start(by="panel")
+                cmds.start(by="panel")
             elif eng.state == "running":
-                eng._cmd_pause(by="panel")
+                cmds.pause(by="panel")
         elif what == "start_released":
             held = params.get("held_s", 0.0)
             down = self._press_state
@@ -111,7 +110,7 @@ class PanelControl:
             if self._long_done:
                 return
             if down == "paused" and held < LONG_PRESS_S and eng.state == "paused":
-                eng._cmd_resume(by="panel")
+                cmds.resume(by="panel")
 
     def needs_poll(self) -> bool:
         """True while start is held and a long press may still come: the loop then
@@ -128,13 +127,13 @@ class PanelControl:
         chord = self._stop_down_at is not None and abs(self._stop_down_at - down) <= CHORD_S
         if eng.estop_latched:
             if chord and not getattr(self.panel, "estop_active", True):
-                eng._cmd_reset_estop(by="panel (start + stop held)")
+                eng.commands.reset_estop(by="panel (start + stop held)")
             return
-        if eng.state in ("running", "paused"):
+        if eng.state in PLAYING_STATES:
             eng.request_stop("panel_stop", by="panel start held")
 
     # --- LEDs (event pump thread) --------------------------------------------------------
-    def pattern_for(self, state: str, step_kind: str | None) -> str:
+    def pattern_for(self, state: EngineState, step_kind: str | None) -> LedPattern:
         if state == "running" and step_kind == "rate":
             return "rating"
         if state == "idle":
@@ -143,11 +142,13 @@ class PanelControl:
 
     def _step_kind(self) -> str | None:
         """The playing step's kind, so a resume inside a rate step shows "rating" again
-        (found by tests/test_appliance.py). Read from another thread: tolerate a race."""
+        (found by tests/test_appliance_*.py). Read from another thread: tolerate a race."""
         prog, player = self.engine.program, self.engine.player
+        if prog is None or player is None:
+            return None
         try:
             return prog.steps[player.step_index].kind
-        except (AttributeError, IndexError):
+        except IndexError:
             return None
 
     def _on_event(self, ev: dict[str, Any]) -> None:

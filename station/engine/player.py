@@ -301,9 +301,9 @@ class Player:
         if self._poller_slot is not None:
             self._poller_slot(phase, self.rtp_period)
         prev = self.prev_t_ms
-        for slot, seg in step.taps:
-            if taps_due(seg, prev, t_ms):
-                self._hap[slot].play_effect(seg.effect_id)
+        for slot, tap in step.taps:
+            if taps_due(tap, prev, t_ms):
+                self._hap[slot].play_effect(tap.effect_id)
                 self.writes += 1
                 if self._poller is not None:
                     self._poller.effect(self._pidx[slot])

@@ -164,7 +164,7 @@ def main(*, wiring: WiringConfig, simulate: bool, data_dir: Path, sim_state: boo
     done = threading.Event()
 
     def _signal(signum: int, _frame: Any) -> None:
-        runtime.engine.request_stop("api", by=signal.Signals(signum).name)
+        runtime.engine.request_stop("user", by=signal.Signals(signum).name)
         done.set()
 
     signal.signal(signal.SIGTERM, _signal)

@@ -31,7 +31,6 @@ the station service), never a warning per tick.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -157,9 +156,3 @@ def apply_watchdog_realtime(loop: RtOptions | None) -> RtResult:
             "; ".join(res.refused),
         )
     return res
-
-
-def drop_realtime() -> None:
-    """Back to SCHED_OTHER for the calling thread (used when a test thread ends)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

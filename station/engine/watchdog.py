@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from station.engine.messages import WatchdogEvent
 from station.engine.rt import RtResult, apply_watchdog_realtime
 from station.engine.sdnotify import Notifier
 
@@ -134,10 +135,10 @@ class Watchdog:
                 eng.drivers_on = False
             finally:
                 eng.hw_lock.release()
-            eng.hub.emit("watchdog", action="outputs_off", bound_ms=eng.watchdog_ms)
+            eng.hub.emit(WatchdogEvent(action="outputs_off", bound_ms=eng.watchdog_ms))
             return
         self.escalations += 1
-        eng.hub.emit("watchdog", action="escalate", bound_ms=eng.watchdog_ms)
+        eng.hub.emit(WatchdogEvent(action="escalate", bound_ms=eng.watchdog_ms))
         log.critical("engine: loop stuck holding the hardware lock; escalating")
         if self.escalate is not None:
             self.escalate()

@@ -179,8 +179,8 @@ class _Builder:
             return ProgramStep(**common, duration_ms=dur, segments=_real(segs))
         if isinstance(step, TapStep):
             dur = _ms(step.duration_s)
-            segs = tuple(self._taps(step, a, start, dur, where) for a in step.actuators)
-            return ProgramStep(**common, duration_ms=dur, segments=_real(segs))
+            taps = tuple(self._taps(step, a, start, dur, where) for a in step.actuators)
+            return ProgramStep(**common, duration_ms=dur, segments=_real(taps))
         if isinstance(step, BrushStep):
             seg = self._brush(step, start, where)
             dur = seg.duration_ms if seg else 1

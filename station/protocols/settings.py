@@ -62,7 +62,7 @@ def check_ranking(protocol: Protocol, ladder: str, ranking: list[str]) -> list[P
         return [Problem(path, str(exc.args[0]))]
     if not lad.ranked_by_patient:
         return [Problem(path, f"ladder '{ladder}' has a fixed order; it is not ranked")]
-    ids = [lv.id for lv in lad.levels]
+    ids = [lv.id for lv in lad.levels if lv.id is not None]  # a ranked ladder's all have one
     if sorted(ranking) != sorted(ids) or len(set(ranking)) != len(ranking):
         return [
             Problem(

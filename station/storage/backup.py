@@ -103,7 +103,7 @@ def restore(src_file: Path, data_dir: Path, *, force: bool = False) -> RestoreRe
     with Store.open(data_dir) as store:  # migrates an older backup to this version
         now_version = store.schema_version
         # A session in progress when the backup was taken is not running now.
-        aborted = store.abort_unfinished("in progress when the restored backup was taken")
+        aborted = store.sessions.abort_unfinished("in progress when the restored backup was taken")
     return RestoreResult(src, live, kept, version, now_version, aborted)
 
 

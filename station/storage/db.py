@@ -96,6 +96,13 @@ def check_integrity(conn: sqlite3.Connection, path: Path, *, full: bool = False)
         )
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made."""
+    if cur.lastrowid is None:
+        raise StorageError("the database did not report the new row's id")
+    return int(cur.lastrowid)
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -119,4 +126,10 @@ def to_text(when: datetime, field: str = "time") -> str:
 
 
 def from_text(text: str | None) -> datetime | None:
+    """A nullable time column (``started_at``, ``ended_at``) -> datetime or None."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+def parse_time(text: str) -> datetime:
+    """A NOT NULL time column (``created_at``, ``at``) -> datetime."""
+    return datetime.fromisoformat(text)

@@ -58,14 +58,14 @@ CSV_COLUMNS = [
 
 
 def all_sessions(store: Store) -> list[Session]:
-    return store.sessions_between(_EPOCH, _FAR, full=True)
+    return store.sessions.between(_EPOCH, _FAR, full=True)
 
 
 def export_json(store: Store) -> dict[str, Any]:
     """The whole record as JSON-safe data (``json.dumps`` it as is)."""
     sessions = all_sessions(store)
     hashes = sorted({(s.protocol_id, s.protocol_version, s.protocol_hash) for s in sessions})
-    plan = store.get_plan()
+    plan = store.plans.get()
     return {
         "header": {
             "format": "station-export",
@@ -76,16 +76,16 @@ def export_json(store: Store) -> dict[str, Any]:
                 {"protocol_id": p, "protocol_version": v, "protocol_hash": h} for p, v, h in hashes
             ],
         },
-        "users": [u.as_dict() for u in store.list_users()],
+        "users": [u.as_dict() for u in store.users.all()],
         "plan": plan.as_dict() if plan else None,
-        "level_history": [c.as_dict() for c in store.level_history()],
+        "level_history": [c.as_dict() for c in store.progress.level_history()],
         "sessions": [s.as_dict() for s in sessions],
         "journal_without_session": [
-            j.as_dict() for j in store.list_journal(standalone=True, limit=10000)
+            j.as_dict() for j in store.journal.entries(standalone=True, limit=10000)
         ][::-1],
         "reminders": [
             {"id": r["id"], "at": r["at"].isoformat(timespec="milliseconds"), "kind": r["kind"]}
-            for r in store.reminders_between(_EPOCH, _FAR)
+            for r in store.reminders.between(_EPOCH, _FAR)
         ],
     }
 
@@ -168,7 +168,7 @@ def report_data(
     today = local(store.now(), store.tz).date()
     end = end or today
     start = start or end - timedelta(days=27)
-    plan = store.get_plan()
+    plan = store.plans.get()
     sessions = [
         s
         for s in all_sessions(store)
@@ -196,7 +196,7 @@ def report_data(
                 "decision": s.decision.action if s.decision else None,
             }
         )
-    days = store.adherence(start, end, sessions_per_day=sessions_per_day)
+    days = store.progress.adherence(start, end, sessions_per_day=sessions_per_day)
     prescribed = sessions_per_day * len(days) if sessions_per_day else None
     done = sum(d.completed for d in days)
     return {
@@ -204,7 +204,7 @@ def report_data(
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "plan": plan.as_dict() if plan else None,
         "ratings_over_time": points,
-        "level_history": [c.as_dict() for c in store.level_history()],
+        "level_history": [c.as_dict() for c in store.progress.level_history()],
         "adherence": {
             "days": [d.as_dict() for d in days],
             "sessions_completed": done,

@@ -16,8 +16,6 @@ SessionState = Literal["armed", "running", "paused", "completed", "stopped", "ab
 
 ROLES: tuple[str, ...] = ("clinician", "patient")
 FINAL_STATES = frozenset({"completed", "stopped", "aborted"})
-LIVE_STATES = frozenset({"running", "paused"})
-ACTIVE_STATES = frozenset({"armed", "running", "paused"})
 # Allowed transitions; any non-final state may also become "aborted" (crash, power loss).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "armed": frozenset({"running", "stopped", "aborted"}),

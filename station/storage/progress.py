@@ -1,4 +1,4 @@
-"""Progression decisions, level history, reminders and adherence (part of ``Store``).
+"""Progression decisions, level history and adherence (``store.progress``).
 
 A decision is taken after each finished session by the progression rules (not here) and
 recorded with its reason; when it changes the level, the plan's level for that ladder and
@@ -11,18 +11,19 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from station.errors import Conflict, InvalidInput
 from station.storage import validate as v
-from station.storage.db import from_text, to_text
+from station.storage.database import Database
+from station.storage.db import from_text, parse_time, to_text
 from station.storage.limits import day_start, local
 from station.storage.models import FINAL_STATES, DecisionRecord, LevelChange
+from station.storage.plans import write_level
 from station.storage.rows import _session_row, decision_from_row
 
 _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-REMINDER_KINDS = ("due", "missed", "snoozed", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ class DayAdherence:
         }
 
 
-class ProgressMixin:
-    _tx: Any
-    _read: Any
-    now: Any
-    tz: Any
+class ProgressRepository:
+    """``store.progress``: what progression decided, how levels moved, adherence per day."""
+
+    def __init__(self, db: Database):
+        self._db = db
 
     def record_decision(
         self, session_id: int, action: str, from_level: int, to_level: int, reason: str
@@ -61,8 +62,8 @@ class ProgressMixin:
         from_level = v.integer("from_level", from_level, 0)
         to_level = v.integer("to_level", to_level, 0)
         reason = v.text("reason", reason, 500)
-        now = to_text(self.now())
-        with self._tx() as conn:
+        now = to_text(self._db.now())
+        with self._db.tx() as conn:
             row = _session_row(conn, session_id)
             if row["state"] not in FINAL_STATES:
                 raise Conflict(
@@ -79,15 +80,11 @@ class ProgressMixin:
                 (session_id, now, row["ladder"], action, from_level, to_level, reason),
             )
             if to_level != from_level:
-                self._write_level(
-                    conn, row["ladder"], to_level, f"{action}: {reason}", session_id, now
-                )
+                write_level(conn, row["ladder"], to_level, f"{action}: {reason}", session_id, now)
             d = conn.execute("SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)).fetchone()
         return decision_from_row(d)
 
-    def progression_history(
-        self, *, ladder: str | None = None, limit: int = 20
-    ) -> list[dict[str, Any]]:
+    def history(self, *, ladder: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Finished sessions, newest first, with what progression rules look at: level,
         whether it completed, after-step discomfort ratings (in order), the highest live
         rating and the decision taken. Sessions that never started are left out."""
@@ -101,7 +98,7 @@ class ProgressMixin:
             sql += " AND ladder = ?"
             args.append(ladder)
         out = []
-        with self._read() as conn:
+        with self._db.read() as conn:
             for s in conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall():
                 ratings = [
                     r[0]
@@ -135,15 +132,16 @@ class ProgressMixin:
 
     def level_history(self, ladder: str | None = None) -> list[LevelChange]:
         """Every level change, oldest first."""
-        sql, args = "SELECT * FROM level_history", ()
+        sql = "SELECT * FROM level_history"
+        args: tuple[str, ...] = ()
         if ladder is not None:
             sql, args = sql + " WHERE ladder = ?", (ladder,)
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(sql + " ORDER BY id", args).fetchall()
         return [
             LevelChange(
                 r["id"],
-                from_text(r["at"]),
+                parse_time(r["at"]),
                 r["ladder"],
                 r["from_level"],
                 r["to_level"],
@@ -152,25 +150,6 @@ class ProgressMixin:
             )
             for r in rows
         ]
-
-    def record_reminder(self, kind: str = "due", at: datetime | None = None) -> int:
-        """A reminder shown to the patient (for the adherence log)."""
-        kind = v.choice("kind", kind, REMINDER_KINDS)
-        when = to_text(at if at is not None else self.now(), "at")
-        with self._tx() as conn:
-            return int(
-                conn.execute(
-                    "INSERT INTO reminders (at, kind) VALUES (?, ?)", (when, kind)
-                ).lastrowid
-            )
-
-    def reminders_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM reminders WHERE at >= ? AND at < ? ORDER BY id",
-                (to_text(start, "start"), to_text(end, "end")),
-            ).fetchall()
-        return [{"id": r["id"], "at": from_text(r["at"]), "kind": r["kind"]} for r in rows]
 
     def adherence(
         self, start_day: date, end_day: date, *, sessions_per_day: int | None
@@ -182,9 +161,9 @@ class ProgressMixin:
         if (end_day - start_day).days > 3660:
             raise InvalidInput("end_day", end_day.isoformat(), "at most ten years after start")
         v.optional_int("sessions_per_day", sessions_per_day, 1)
-        lo = to_text(day_start(start_day, self.tz))
-        hi = to_text(day_start(end_day + timedelta(days=1), self.tz))
-        with self._read() as conn:
+        lo = to_text(day_start(start_day, self._db.tz))
+        hi = to_text(day_start(end_day + timedelta(days=1), self._db.tz))
+        with self._db.read() as conn:
             sessions = conn.execute(
                 "SELECT started_at, state FROM sessions WHERE started_at >= ? AND started_at < ?",
                 (lo, hi),
@@ -192,7 +171,7 @@ class ProgressMixin:
             reminders = conn.execute(
                 "SELECT at FROM reminders WHERE at >= ? AND at < ?", (lo, hi)
             ).fetchall()
-        return _per_day(start_day, end_day, sessions, reminders, sessions_per_day, self.tz)
+        return _per_day(start_day, end_day, sessions, reminders, sessions_per_day, self._db.tz)
 
 
 def _per_day(
@@ -207,12 +186,12 @@ def _per_day(
     completed: dict[date, int] = {}
     shown: dict[date, int] = {}
     for s in sessions:
-        day = local(from_text(s["started_at"]), tz).date()
+        day = local(parse_time(s["started_at"]), tz).date()
         started[day] = started.get(day, 0) + 1
         if s["state"] == "completed":
             completed[day] = completed.get(day, 0) + 1
     for r in reminders:
-        day = local(from_text(r["at"]), tz).date()
+        day = local(parse_time(r["at"]), tz).date()
         shown[day] = shown.get(day, 0) + 1
     days = (end_day - start_day).days + 1
     out = []

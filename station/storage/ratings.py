@@ -1,4 +1,4 @@
-"""Ratings and the journal (part of ``Store``).
+"""Ratings (``store.ratings``).
 
 Rules, checked before anything is written:
 - discomfort ``value`` 0-10 (NRS); ``pleasantness`` is bipolar -10 (very unpleasant) ..
@@ -8,9 +8,7 @@ Rules, checked before anything is written:
 - after-step ratings while running or paused, and, because the patient often rates the
   last "rate" step just after the program ends, within ``RATING_GRACE`` after a session
   *completed* (not stopped or aborted), for that last rate step (or with no step).
-- the journal: up to ``MAX_JOURNAL`` characters, an optional trigger; attached to the
-  given session, else the running or paused one, else the most recent one that ended within
-  ``JOURNAL_ATTACH_WINDOW``; otherwise kept on its own (e.g. before any session).
+The journal is ``store.journal`` (``station.storage.journal``).
 """
 
 from __future__ import annotations
@@ -18,32 +16,25 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import timedelta
-from typing import Any
 
-from station.errors import Conflict, InvalidInput
+from station.errors import Conflict, InvalidInput, NotFound
 from station.storage import validate as v
-from station.storage.db import from_text, to_text
-from station.storage.models import JournalEntry, Rating
-from station.storage.rows import (
-    _check_step_index,
-    _session_row,
-    journal_from_row,
-    rating_from_row,
-)
+from station.storage.database import Database
+from station.storage.db import from_text, inserted_id, to_text
+from station.storage.models import Rating
+from station.storage.rows import _check_step_index, _session_row, rating_from_row
 
 RATING_GRACE = timedelta(minutes=10)
-JOURNAL_ATTACH_WINDOW = timedelta(hours=6)
-MAX_JOURNAL = 4000
-MAX_TRIGGER = 200
 MAX_WHERE = 200
 
 
-class RatingsMixin:
-    _tx: Any
-    _read: Any
-    now: Any
+class RatingRepository:
+    """``store.ratings``: add a rating under the rules above, read one back."""
 
-    def add_rating(
+    def __init__(self, db: Database):
+        self._db = db
+
+    def add(
         self,
         session_id: int,
         value: int,
@@ -71,7 +62,7 @@ class RatingsMixin:
                 "lingering_where is given but lingering is not true; set "
                 "lingering to true or leave the place empty",
             )
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             row = _session_row(conn, session_id)
             if step_index is not None:
                 _check_step_index(step_index, row)
@@ -82,7 +73,7 @@ class RatingsMixin:
                 (
                     session_id,
                     step_index,
-                    to_text(self.now()),
+                    to_text(self._db.now()),
                     int(live),
                     value,
                     pleasantness,
@@ -90,7 +81,7 @@ class RatingsMixin:
                     where,
                 ),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def _check_rating_allowed(self, row: sqlite3.Row, live: bool, step_index: int | None) -> None:
         state, sid = row["state"], row["id"]
@@ -103,7 +94,7 @@ class RatingsMixin:
                 f"session {sid} already ended ({state}); a live rating is only taken while it runs"
             )
         ended = from_text(row["ended_at"])
-        if state == "completed" and ended is not None and self.now() - ended <= RATING_GRACE:
+        if state == "completed" and ended is not None and self._db.now() - ended <= RATING_GRACE:
             last_rate = last_rate_step(row)
             if step_index is None or step_index == last_rate:
                 return
@@ -116,61 +107,12 @@ class RatingsMixin:
             "journal entry instead"
         )
 
-    def add_journal(
-        self, text: str, trigger: str | None = None, session_id: int | None = None
-    ) -> JournalEntry:
-        """A free-text entry with an optional trigger (what set the symptoms off)."""
-        text = v.text("text", text, MAX_JOURNAL)
-        trigger = v.text("trigger", trigger, MAX_TRIGGER, required=False)
-        now = self.now()
-        with self._tx() as conn:
-            if session_id is not None:
-                _session_row(conn, session_id)
-            else:
-                session_id = _attach_to(conn, to_text(now - JOURNAL_ATTACH_WINDOW))
-            cur = conn.execute(
-                'INSERT INTO journal (session_id, at, text, "trigger") VALUES (?, ?, ?, ?)',
-                (session_id, to_text(now), text, trigger),
-            )
-            row = conn.execute("SELECT * FROM journal WHERE id = ?", (cur.lastrowid,)).fetchone()
-        return journal_from_row(row)
-
-    def list_journal(
-        self, *, session_id: int | None = None, standalone: bool = False, limit: int = 200
-    ) -> list[JournalEntry]:
-        """Entries newest first: all, one session's, or only those kept on their own."""
-        limit = v.integer("limit", limit, 1, 10000)
-        sql, args = "SELECT * FROM journal", []
-        if standalone:
-            sql += " WHERE session_id IS NULL"
-        elif session_id is not None:
-            sql += " WHERE session_id = ?"
-            args.append(session_id)
-        with self._read() as conn:
-            rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
-        return [journal_from_row(r) for r in rows]
-
-    def get_rating(self, rating_id: int) -> Rating:
-        from station.errors import NotFound
-
-        with self._read() as conn:
+    def get(self, rating_id: int) -> Rating:
+        with self._db.read() as conn:
             row = conn.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
         if row is None:
             raise NotFound(f"no rating with id {rating_id}")
         return rating_from_row(row)
-
-
-def _attach_to(conn: sqlite3.Connection, recent_since: str) -> int | None:
-    row = conn.execute(
-        "SELECT id FROM sessions WHERE state IN ('running','paused') ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if row is None:  # an armed session has not happened yet: not the one written about
-        row = conn.execute(
-            "SELECT id FROM sessions WHERE ended_at >= ? AND started_at IS NOT NULL "
-            "ORDER BY ended_at DESC LIMIT 1",
-            (recent_since,),
-        ).fetchone()
-    return row["id"] if row else None
 
 
 def last_rate_step(row: sqlite3.Row) -> int:

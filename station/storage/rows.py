@@ -1,4 +1,4 @@
-"""Row -> record conversion and lookups shared by the store's mixins."""
+"""Row -> record conversion and lookups shared by the store's repositories."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from station.errors import InvalidInput, NotFound
-from station.storage.db import from_text
+from station.storage.db import from_text, parse_time
 from station.storage.models import DecisionRecord, JournalEntry, Rating, Session, Step, Transition
 
 
@@ -46,7 +46,7 @@ def _session(row: sqlite3.Row, **details: Any) -> Session:
         level_name=row["level_name"],
         planned_steps=row["planned_steps"],
         state=row["state"],
-        created_at=from_text(row["created_at"]),
+        created_at=parse_time(row["created_at"]),
         started_at=from_text(row["started_at"]),
         ended_at=from_text(row["ended_at"]),
         end_reason=row["end_reason"],
@@ -63,7 +63,7 @@ def _details(conn: sqlite3.Connection, sid: int) -> dict[str, Any]:
             r["step_index"],
             r["kind"],
             r["label"],
-            from_text(r["started_at"]),
+            parse_time(r["started_at"]),
             from_text(r["finished_at"]),
             json.loads(r["delivered_json"]),
         )
@@ -80,7 +80,7 @@ def _details(conn: sqlite3.Connection, sid: int) -> dict[str, Any]:
         for r in conn.execute("SELECT * FROM journal WHERE session_id = ? ORDER BY id", (sid,))
     )
     transitions = tuple(
-        Transition(from_text(r["at"]), r["from_state"], r["to_state"], r["reason"], r["by"])
+        Transition(parse_time(r["at"]), r["from_state"], r["to_state"], r["reason"], r["by"])
         for r in conn.execute(
             "SELECT * FROM session_transitions WHERE session_id = ? ORDER BY id", (sid,)
         )
@@ -100,7 +100,7 @@ def rating_from_row(r: sqlite3.Row) -> Rating:
         id=r["id"],
         session_id=r["session_id"],
         step_index=r["step_index"],
-        at=from_text(r["at"]),
+        at=parse_time(r["at"]),
         live=bool(r["live"]),
         value=r["value"],
         pleasantness=r["pleasantness"],
@@ -113,7 +113,7 @@ def journal_from_row(r: sqlite3.Row) -> JournalEntry:
     return JournalEntry(
         id=r["id"],
         session_id=r["session_id"],
-        at=from_text(r["at"]),
+        at=parse_time(r["at"]),
         text=r["text"],
         trigger=r["trigger"],
     )
@@ -123,7 +123,7 @@ def decision_from_row(r: sqlite3.Row) -> DecisionRecord:
     return DecisionRecord(
         id=r["id"],
         session_id=r["session_id"],
-        at=from_text(r["at"]),
+        at=parse_time(r["at"]),
         ladder=r["ladder"],
         action=r["action"],
         from_level=r["from_level"],

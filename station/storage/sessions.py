@@ -1,4 +1,4 @@
-"""Session lifecycle and what each step actually delivered (part of ``Store``).
+"""Session lifecycle and what each step actually delivered (``store.sessions``).
 
 States: armed -> running <-> paused -> completed | stopped; any non-final state may become
 aborted (engine crash, power loss: found by ``abort_unfinished`` at the next start-up).
@@ -15,7 +15,8 @@ from typing import Any
 
 from station.errors import Conflict, InvalidInput, NotAllowed
 from station.storage import validate as v
-from station.storage.db import from_text, to_text
+from station.storage.database import Database
+from station.storage.db import from_text, inserted_id, parse_time, to_text
 from station.storage.limits import LimitCheck, PastSession, check_limits
 from station.storage.models import DEFAULT_LADDER, FINAL_STATES, TRANSITIONS, Session
 from station.storage.rows import _check_step_index, _details, _program, _session, _session_row
@@ -24,14 +25,13 @@ MAX_PROGRAM_BYTES = 1024 * 1024
 STATES = tuple(TRANSITIONS)
 
 
-class SessionsMixin:
-    # Provided by Store.
-    _tx: Any
-    _read: Any
-    now: Any
-    tz: Any
+class SessionRepository:
+    """``store.sessions``: create, move through the lifecycle, read back, check limits."""
 
-    def create_session(
+    def __init__(self, db: Database):
+        self._db = db
+
+    def create(
         self,
         protocol_id: str,
         protocol_version: str,
@@ -59,8 +59,8 @@ class SessionsMixin:
         sessions_per_day = v.optional_int("sessions_per_day", sessions_per_day, 1, 1000)
         min_gap_minutes = v.optional_int("min_gap_minutes", min_gap_minutes, 0, 7 * 24 * 60)
         program = _program_text(program_json)
-        now = to_text(self.now())
-        with self._tx() as conn:
+        now = to_text(self._db.now())
+        with self._db.tx() as conn:
             for row in conn.execute(
                 "SELECT id, state FROM sessions WHERE state IN ('armed','running','paused')"
             ).fetchall():
@@ -87,7 +87,7 @@ class SessionsMixin:
                     min_gap_minutes,
                 ),
             )
-            new_id = int(cur.lastrowid)
+            new_id = inserted_id(cur)
             for row in conn.execute(
                 "SELECT id FROM sessions WHERE state = 'armed' AND id != ?", (new_id,)
             ).fetchall():
@@ -119,12 +119,12 @@ class SessionsMixin:
         state = v.choice("state", state, STATES)
         reason = v.text("reason", reason, v.MAX_TEXT_SHORT, required=False)
         by = v.text("by", by, v.MAX_NAME, required=False)
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             row = _session_row(conn, session_id)
             old = row["state"]
             if state not in TRANSITIONS[old]:
                 raise Conflict(_bad_transition(session_id, old, state))
-            now = self.now()
+            now = self._db.now()
             if old == "armed" and state == "running" and enforce_limits:
                 check = self._limits_in(
                     conn, now, row["sessions_per_day"], row["min_gap_minutes"], exclude=session_id
@@ -134,7 +134,7 @@ class SessionsMixin:
                         check.message, next_allowed_at=check.next_allowed_at, rule=check.rule
                     )
             _transition(conn, session_id, old, state, reason, by, to_text(now))
-        return self.get_session(session_id, full=False)
+        return self.get(session_id, full=False)
 
     def record_step(
         self,
@@ -156,7 +156,7 @@ class SessionsMixin:
         started = to_text(started_at, "started_at")
         finished = to_text(finished_at, "finished_at") if finished_at is not None else None
         delivered_json = v.json_text("delivered", delivered) if delivered is not None else None
-        with self._tx() as conn:
+        with self._db.tx() as conn:
             row = _session_row(conn, session_id)
             _check_step_index(step_index, row)
             conn.execute(
@@ -183,8 +183,8 @@ class SessionsMixin:
         """At start-up: every armed/running/paused session left by a previous run (crash,
         power loss) becomes aborted; steps already recorded are kept. Returns their ids."""
         reason = v.text("reason", reason, v.MAX_TEXT_SHORT)
-        now = to_text(self.now())
-        with self._tx() as conn:
+        now = to_text(self._db.now())
+        with self._db.tx() as conn:
             rows = conn.execute(
                 "SELECT id, state FROM sessions WHERE state IN ('armed','running','paused') "
                 "ORDER BY id"
@@ -193,41 +193,39 @@ class SessionsMixin:
                 _transition(conn, row["id"], row["state"], "aborted", reason, "startup", now)
         return [row["id"] for row in rows]
 
-    def current_session(self) -> Session | None:
+    def current(self) -> Session | None:
         """The armed, running or paused session, with its steps and ratings, or None."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 "SELECT id FROM sessions WHERE state IN ('armed','running','paused') "
                 "ORDER BY id DESC LIMIT 1"
             ).fetchone()
-        return self.get_session(row["id"]) if row else None
+        return self.get(row["id"]) if row else None
 
-    def get_session(self, session_id: int, *, full: bool = True) -> Session:
+    def get(self, session_id: int, *, full: bool = True) -> Session:
         """One session; with ``full`` its program, steps, ratings, journal, transitions and
         progression decision. ``NotFound`` for an unknown id."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = _session_row(conn, session_id)
             if not full:
                 return _session(row)
             return _session(row, **_details(conn, session_id), program=_program(row))
 
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[Session]:
-        """Newest first, without details (``get_session`` for those)."""
+    def latest(self, limit: int = 50, offset: int = 0) -> list[Session]:
+        """Newest first, without details (``get`` for those)."""
         limit = v.integer("limit", limit, 1, 1000)
         offset = v.integer("offset", offset, 0)
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM sessions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
             ).fetchall()
         return [_session(r) for r in rows]
 
-    def sessions_between(
-        self, start: datetime, end: datetime, *, full: bool = False
-    ) -> list[Session]:
+    def between(self, start: datetime, end: datetime, *, full: bool = False) -> list[Session]:
         """Sessions that started (or, never started, were armed) in [start, end), oldest
         first."""
         lo, hi = to_text(start, "start"), to_text(end, "end")
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 """SELECT * FROM sessions WHERE coalesce(started_at, created_at) >= ?
                    AND coalesce(started_at, created_at) < ? ORDER BY id""",
@@ -248,9 +246,9 @@ class SessionsMixin:
         ``next_allowed_at`` before the patient presses start."""
         v.optional_int("sessions_per_day", sessions_per_day, 1)
         v.optional_int("min_gap_minutes", min_gap_minutes, 0)
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._limits_in(
-                conn, now or self.now(), sessions_per_day, min_gap_minutes, exclude=None
+                conn, now or self._db.now(), sessions_per_day, min_gap_minutes, exclude=None
             )
 
     def _limits_in(
@@ -268,13 +266,13 @@ class SessionsMixin:
                AND (ended_at IS NULL OR ended_at >= ? OR started_at >= ?) AND id IS NOT ?""",
             (since, since, exclude),
         ).fetchall()
-        past = [PastSession(from_text(r[0]), from_text(r[1])) for r in rows]
+        past = [PastSession(parse_time(r[0]), from_text(r[1])) for r in rows]
         return check_limits(
             now,
             past,
             sessions_per_day=per_day,
             min_gap=timedelta(minutes=gap) if gap is not None else None,
-            tz=self.tz,
+            tz=self._db.tz,
         )
 
 

@@ -4,7 +4,7 @@ the field, the value and what is allowed, raised before anything is written."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, overload
 
 from station.errors import InvalidInput
 
@@ -37,6 +37,10 @@ def optional_int(
     return None if value is None else integer(field, value, lo, hi)
 
 
+@overload
+def text(field: str, value: Any, max_len: int, *, required: Literal[True] = True) -> str: ...
+@overload
+def text(field: str, value: Any, max_len: int, *, required: bool) -> str | None: ...
 def text(field: str, value: Any, max_len: int, *, required: bool = True) -> str | None:
     """Text up to ``max_len`` characters; stripped; empty counts as missing."""
     if value is None and not required:

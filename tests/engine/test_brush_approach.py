@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import pytest
+
 from station.program import Program
 from tests.engine.brushtrace import RENDER_MS, duty_step_cm, held, park_cm, positions, worst_step
 from tests.engine.helpers import alternating_strokes, program, running_engine, wait_for_event
@@ -23,6 +25,7 @@ PROG = program(
 )
 
 
+@pytest.mark.slow
 def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     with running_engine(tmp_path) as (rt, c):
         c.call("arm", program=PROG, session_id="approach")
@@ -56,8 +59,10 @@ def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     assert len(approach) > seg.lead_in_ms / frame_ms / 2
     gaps = [tb - ta for (ta, _), (tb, _) in itertools.pairwise(approach[1:])]
     # (the pacer times a frame from its own clock reading just before each write; the
-    # trace stamps the write itself, a few microseconds later or earlier)
-    assert min(gaps) >= frame_ms - 0.05, min(gaps)
+    # trace stamps the write itself, later by as much as the thread was held up between
+    # the two: on a busy machine that is the loop's measured lateness, not microseconds;
+    # two writes inside one frame would be a gap of a tick, far below this)
+    assert min(gaps) >= frame_ms - max(0.05, timing["max_us"] / 1000), (min(gaps), timing)
     first = held(pts, strokes_at - 0.5 + slack)
     # at the stroke start: the approach ends at rest there, and the last write is at most
     # one frame (plus lateness) old, so it is within what the bounded acceleration covers
@@ -78,23 +83,36 @@ def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     assert worst_step(inside, cfg.max_speed_cm_s, slack)[1] <= 2 * duty_step_cm(cfg)
 
 
-def test_a_stop_mid_approach_parks_within_one_tick(tmp_path):
+def _stop_mid_approach(tmp_path):
+    """Stop a third of the way into the lead-in (the arm between park and the skin);
+    returns the brush positions relative to the stop request, park, the segment and the
+    loop's measured worst lateness (ms) over the run."""
     with running_engine(tmp_path) as (rt, c):
         c.call("arm", program=PROG, session_id="stop")
         c.call("start")
         t0 = wait_for_event(rt, "started")["t0_ns"]
         seg = Program.model_validate(PROG).steps[1].segments[0]
-        # stop a third of the way into the lead-in: the arm is between park and the skin
         time.sleep((seg.start_ms + seg.lead_in_ms / 3) / 1000 - (time.monotonic_ns() - t0) / 1e9)
         trigger = time.monotonic_ns()
-        assert c.call("stop", reason="api", by="test")["stopped"] is True
-        wait_for_event(rt, "stopped", reason="api")
+        assert c.call("stop", reason="user", by="test")["stopped"] is True
+        wait_for_event(rt, "stopped", reason="user")
+        late_ms = wait_for_event(rt, "timing", session_id="stop")["max_us"] / 1000
         trace, cfg = rt.hw.sim.trace, rt.hw.wiring.brush_by_name("brush")
-    pts = positions(trace, cfg, trigger)
-    park = park_cm(cfg)
+    return positions(trace, cfg, trigger), park_cm(cfg), seg, cfg, late_ms
+
+
+def test_a_stop_mid_approach_parks_in_one_write(tmp_path):
+    pts, park, seg, cfg, _ = _stop_mid_approach(tmp_path)
     before = [p for t, p in pts if t < 0]
     assert park < before[-1] < (cfg.travel_cm - seg.stroke_cm) / 2, "not mid-approach"
-    after = [(t, p) for t, p in pts if t >= 0]
-    park_at = next(t for t, p in after if p == park)
-    assert park_at <= ONE_TICK_NS / 1e6  # parked in one write, no ramp
-    assert all(p == park for t, p in after if t >= park_at)  # and stays parked
+    after = [p for t, p in pts if t >= 0]
+    assert after[0] == park  # the first write after the stop parks it: no ramp
+    assert all(p == park for p in after)  # and it stays parked
+
+
+@pytest.mark.timing
+def test_a_stop_mid_approach_parks_within_one_tick(tmp_path):
+    pts, park, _, _, late_ms = _stop_mid_approach(tmp_path)
+    park_at = next(t for t, p in pts if t >= 0 and p == park)
+    # one tick (period plus the write), plus how late the loop itself woke in this run
+    assert park_at <= ONE_TICK_NS / 1e6 + late_ms, (park_at, late_ms)

@@ -125,11 +125,11 @@ def test_stopped_or_faulted_every_driver_is_silent(tmp_path, how, device):
         wait_for_event(rt, "started")
         time.sleep(0.2)
         if how == "stop":
-            c.call("stop", reason="api", by="test")
+            c.call("stop", reason="user", by="test")
         else:
             c.call("sim.fault", device=device, kind="over_temp")
         stopped = wait_for_event(rt, "stopped")
-        assert stopped["reason"] == ("api" if how == "stop" else "fault")
+        assert stopped["reason"] == ("user" if how == "stop" else "fault")
         time.sleep(0.05)
         lines = _timelines(rt)
         _haptics_quiet(c.call("sim.outputs"))
@@ -161,7 +161,7 @@ def test_default_demo_session_drives_the_forearm_at_its_prescribed_level(tmp_pat
         while time.monotonic_ns() < ramp_end:
             time.sleep(0.05)
         out = c.call("sim.outputs")["forearm"]
-        c.call("stop", reason="api", by="test")
+        c.call("stop", reason="user", by="test")
         wait_for_event(rt, "stopped")
         lines = _timelines(rt)
     # 0.20 x 127 = 25.4 -> code 25: 19.7 % of RATED_VOLTAGE, within one step, never above

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from station.engine.ipc import EngineClient
 from station.engine.simstate import after_death
 from station.paths import socket_path
+from tests import procs
 from tests.engine.helpers import running_engine, steady, wait_for_event
 
 
@@ -33,7 +36,7 @@ def test_start_pause_resume_and_long_press_stop(tmp_path):
         first = next(
             r for r in rt.hw.sim.trace.select("forearm", "RTP_INPUT", since_ns=edge) if r.value > 0
         )
-        assert first.t_ns - edge < 20_000_000  # ramp 20 ms: first non-zero code early
+        first_after_ms = (first.t_ns - edge) / 1e6
         time.sleep(0.2)
         _press(c, "start")
         wait_for_event(rt, "state", state="paused")
@@ -51,10 +54,14 @@ def test_start_pause_resume_and_long_press_stop(tmp_path):
         assert not any(o["active"] for o in c.call("sim.outputs").values())
         time.sleep(0.05)
         assert rt.hw.panel.led_pattern == "stopped"
+        # ramp 20 ms: the first non-zero code early, give or take the loop's own lateness
+        late_ms = wait_for_event(rt, "timing", session_id="p")["max_us"] / 1000
+        assert first_after_ms < 20 + late_ms, (first_after_ms, late_ms)
 
 
 def _spawn(data_dir: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
+    # own process group, killed whole in each test's finally (tests/procs.py)
+    proc = procs.spawn(
         [
             sys.executable,
             "-m",
@@ -76,7 +83,7 @@ def _spawn(data_dir: Path) -> subprocess.Popen:
             return proc
         except OSError:
             time.sleep(0.05)
-    proc.kill()
+    procs.kill(proc)
     raise AssertionError(proc.stderr.read().decode())
 
 
@@ -90,10 +97,13 @@ def _vibrate(data_dir: Path) -> None:
 
 def test_sigkill_mid_stimulus_leaves_outputs_off_once_pull_downs_apply(tmp_path):
     proc = _spawn(tmp_path)
-    _vibrate(tmp_path)
-    time.sleep(0.1)  # a snapshot (every 20 ms) taken while vibrating
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    try:
+        _vibrate(tmp_path)
+        time.sleep(0.1)  # a snapshot (every 20 ms) taken while vibrating
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        procs.kill(proc)
     state = json.loads((tmp_path / "sim-state.json").read_text())
     # the honest part: at the moment of death the motor WAS driven (EN high, RTP > 0) ...
     assert state["outputs"]["forearm"]["active"] is True
@@ -107,9 +117,12 @@ def test_sigkill_mid_stimulus_leaves_outputs_off_once_pull_downs_apply(tmp_path)
 
 def test_sigterm_exits_cleanly_with_everything_off(tmp_path):
     proc = _spawn(tmp_path)
-    _vibrate(tmp_path)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(10) == 0
+    try:
+        _vibrate(tmp_path)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        procs.kill(proc)
     state = json.loads((tmp_path / "sim-state.json").read_text())  # written at close
     assert state["pid"] == proc.pid
     assert not any(o["active"] for o in state["outputs"].values()), state["outputs"]
@@ -117,6 +130,7 @@ def test_sigterm_exits_cleanly_with_everything_off(tmp_path):
     assert not socket_path(tmp_path).exists()
 
 
+@pytest.mark.slow
 def test_station_stop_cli_needs_no_login(tmp_path):
     proc = _spawn(tmp_path)
     try:
@@ -132,7 +146,7 @@ def test_station_stop_cli_needs_no_login(tmp_path):
         assert "every output is off" in out.stdout
         with EngineClient(socket_path(tmp_path)) as c:
             assert not c.call("sim.outputs")["forearm"]["active"]
-            assert c.call("status")["last_stop"]["reason"] == "api"
+            assert c.call("status")["last_stop"]["reason"] == "user"
         st = subprocess.run(
             [sys.executable, "-m", "station.cli", "status", "--data-dir", str(tmp_path)],
             capture_output=True,
@@ -142,4 +156,7 @@ def test_station_stop_cli_needs_no_login(tmp_path):
         assert "state:    stopped" in st.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        finally:
+            procs.kill(proc)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests import procs
 from tests.engine.helpers import running_engine, wait_for_event
 from tests.engine.test_stops import BUSY, HAPTICS
 
@@ -100,14 +100,14 @@ def _arm_and_run(rt: Any, c: Any) -> None:
 
 @contextlib.contextmanager
 def _cpu_hogs(n: int):
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    # own process groups, killed even if pytest is ended meanwhile (tests/procs.py)
+    hogs = [procs.spawn([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
     try:
         time.sleep(0.2)  # let them take the CPUs
         yield
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        for p in hogs:
+            procs.kill(p)
 
 
 @contextlib.contextmanager
@@ -169,17 +169,20 @@ def _run_spin_outside_lock(tmp_path, hogs: int, one_cpu: bool = False) -> dict[s
             }
 
 
+@pytest.mark.timing
 def test_a_spinning_loop_is_silenced_within_the_bound(tmp_path):
     m = _run_spin_outside_lock(tmp_path, hogs=0)
     print(f"\nwatchdog spin, idle machine: {m}")
 
 
+@pytest.mark.timing
 def test_a_spinning_loop_is_silenced_within_the_bound_under_load(tmp_path):
     """Two CPU-bound processes beside the engine (this machine's every CPU busy)."""
     m = _run_spin_outside_lock(tmp_path, hogs=2)
     print(f"\nwatchdog spin, 2 CPU hogs: {m}")
 
 
+@pytest.mark.timing
 def test_a_spinning_loop_on_the_watchdogs_only_cpu_is_silenced_within_the_bound(tmp_path):
     """Loop and watchdog on ONE CPU: a SCHED_FIFO loop that spins would starve a
     normal-priority watchdog (the kernel lets normal tasks have only what real-time

@@ -120,6 +120,7 @@ def test_selftest_names_the_failing_device(hw):
     assert all_quiet(hw.sim.outputs())
 
 
+@pytest.mark.slow
 def test_selftest_command_exit_codes(tmp_path):
     base = [sys.executable, "-m", "station.cli", "selftest", "--sim", "--data-dir", str(tmp_path)]
     ok = subprocess.run(base, capture_output=True, text=True, timeout=60)

@@ -15,88 +15,22 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from hardware import pi
-from hardware.backend import claim, open_hardware, probe_pi, real_pin_factory
-from hardware.pi import GpioChip, PiError, PiPaths
-from station.errors import HardwareError
-from station.wiring import load_wiring
-
-PI5 = "Raspberry Pi 5 Model B Rev 1.0"
-PI4 = "Raspberry Pi 4 Model B Rev 1.5"
-BRCMSTB = [
-    "gpio-brcmstb@107d508500",
-    "gpio-brcmstb@107d508520",
-    "gpio-brcmstb@107d517c00",
-    "gpio-brcmstb@107d517c20",
-]
-
-
-class FakePi:
-    """A fake /sys, /dev and /proc/device-tree under one directory."""
-
-    def __init__(self, base: Path, model: str = PI5) -> None:
-        self.paths = PiPaths(sys=base / "sys", dev=base / "dev", device_tree=base / "dt")
-        for d in (self.paths.sys, self.paths.dev, self.paths.device_tree):
-            d.mkdir()
-        (self.paths.device_tree / "model").write_bytes(model.encode() + b"\0")
-        self._next_base = 512
-
-    def chip(
-        self, number: int, label: str, ngpio: int = 32, *, bus: bool = True, cls: bool = True
-    ) -> None:
-        """One gpio device: /sys/devices/.../gpiochipN, its legacy class device
-        gpio/gpiochipB below it, the bus and class links, and /dev/gpiochipN."""
-        base = self._next_base
-        self._next_base += ngpio
-        gdev = self.paths.sys / "devices" / "platform" / f"ctl{number}" / f"gpiochip{number}"
-        legacy = gdev / "gpio" / f"gpiochip{base}"
-        legacy.mkdir(parents=True)
-        (legacy / "label").write_text(label + "\n")
-        (legacy / "base").write_text(f"{base}\n")
-        (legacy / "ngpio").write_text(f"{ngpio}\n")
-        (legacy / "device").symlink_to("../..")
-        if bus:
-            bus_dir = self.paths.sys / "bus" / "gpio" / "devices"
-            bus_dir.mkdir(parents=True, exist_ok=True)
-            (bus_dir / f"gpiochip{number}").symlink_to(gdev)
-        if cls:
-            cls_dir = self.paths.sys / "class" / "gpio"
-            cls_dir.mkdir(parents=True, exist_ok=True)
-            (cls_dir / f"gpiochip{base}").symlink_to(legacy)
-        (self.paths.dev / f"gpiochip{number}").write_text("")
-
-    def dev_link(self, name: str, target: str) -> None:
-        (self.paths.dev / name).symlink_to(target)
-
-    def param(self, module: str, name: str, value: str) -> None:
-        d = self.paths.sys / "module" / module / "parameters"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / name).write_text(value + "\n")
-
-    def dt(self, rel: str, data: bytes) -> None:
-        path = self.paths.device_tree / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
-def pi5_kernel_6_6_44(fake: FakePi) -> None:
-    for n, label in enumerate(BRCMSTB):
-        fake.chip(n, label)
-    fake.chip(4, "pinctrl-rp1", 54)
-
-
-def pi5_kernel_6_6_45(fake: FakePi) -> None:
-    fake.chip(0, "pinctrl-rp1", 54)
-    for n, label in zip(range(10, 14), BRCMSTB, strict=True):
-        fake.chip(n, label)
-    fake.dev_link("gpiochip4", "gpiochip0")  # the compatibility link udev adds
+from hardware.pi import GpioChip, PiError
+from tests.hardware.fakepi import (
+    BRCMSTB,
+    PI4,
+    PI5,
+    RP1,
+    FakePi,
+    be32,
+    pi5_kernel_6_6_44,
+    pi5_kernel_6_6_45,
+)
 
 
 # -- the header's chip, by label ------------------------------------------------------------
@@ -189,7 +123,6 @@ def test_sysfs_chip_without_its_dev_node_is_named(tmp_path):
 
 
 # -- strict_gpiod -------------------------------------------------------------------------------
-RP1 = GpioChip(0, "pinctrl-rp1", Path("/dev/gpiochip0"))
 BCM2711 = GpioChip(0, "pinctrl-bcm2711", Path("/dev/gpiochip0"))
 
 
@@ -238,10 +171,6 @@ def test_kernel_without_the_option_cannot_confirm_and_refuses(tmp_path):
 
 
 # -- the I2C clock ------------------------------------------------------------------------------
-def be32(value: int) -> bytes:
-    return struct.pack(">I", value)
-
-
 def test_pi4_clock_from_the_alias_and_a_warning_naming_both(tmp_path, caplog):
     fake = FakePi(tmp_path, PI4)
     fake.dt("aliases/i2c1", b"/soc/i2c@7e804000\0")
@@ -276,151 +205,9 @@ def test_no_clock_in_the_tree_is_no_warning(tmp_path):
     assert pi.check_i2c_clock(400_000, 1, fake.paths.device_tree) is None
 
 
-# -- the backend on a fake Pi -------------------------------------------------------------------
-def full_pi5(tmp_path: Path, persist: str) -> FakePi:
-    fake = FakePi(tmp_path)
-    pi5_kernel_6_6_45(fake)
-    fake.param("pinctrl_rp1", "persist_gpio_outputs", persist)
-    fake.dt("aliases/i2c1", b"/axi/pcie@120000/rp1/i2c@74000\0")
-    fake.dt("axi/pcie@120000/rp1/i2c@74000/clock-frequency", be32(100_000))
-    return fake
-
-
-def test_probe_finds_the_chip_checks_strict_and_warns_on_the_clock(tmp_path, caplog):
-    fake = full_pi5(tmp_path, "N")
-    with caplog.at_level(logging.WARNING, logger="hardware.pi"):
-        chip = probe_pi(load_wiring(), paths=fake.paths)
-    assert (chip.number, chip.label) == (0, "pinctrl-rp1")
-    assert "runs at 100000 Hz" in caplog.text
-
-
-def test_open_hardware_refuses_without_strict_before_any_pin(tmp_path):
-    """On real hardware without strict_gpiod the station does not open, hence cannot arm;
-    the refusal comes before lgpio is touched (it is not even installed here)."""
-    fake = full_pi5(tmp_path, "Y")
-    with pytest.raises(HardwareError) as info:
-        open_hardware(load_wiring(), simulate=False, data_dir=tmp_path, pi_paths=fake.paths)
-    assert info.value.device == "strict_gpiod" and "dtparam=strict_gpiod" in str(info.value)
-    # safe-off opens without the requirement: it gets past the check to lgpio
-    with pytest.raises(HardwareError) as info:
-        open_hardware(
-            load_wiring(), simulate=False, data_dir=tmp_path, pi_paths=fake.paths,
-            require_strict=False,
-        )
-    assert info.value.device != "strict_gpiod"
-
-
-def test_the_simulator_never_checks_strict(tmp_path):
-    fake = full_pi5(tmp_path, "Y")
-    with open_hardware(load_wiring(), simulate=True, data_dir=tmp_path, pi_paths=fake.paths):
-        pass
-
-
-# -- lgpio failures -----------------------------------------------------------------------------
-def test_lgpio_missing_is_named(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lgpio", None)  # import lgpio -> ImportError
-    with pytest.raises(HardwareError) as info:
-        real_pin_factory(RP1)
-    assert info.value.device == "lgpio" and "'pi' extra" in str(info.value)
-    assert "lgpio>=0.2.2.0" in str(info.value)
-
-
-def test_lgpio_fifo_in_an_unwritable_directory_is_named(monkeypatch, tmp_path):
-    """gpiozero #1106: importing lgpio creates .lgd-nfy* in the working directory."""
-    (tmp_path / "lgpio.py").write_text(
-        "raise FileNotFoundError(2, 'No such file or directory', '.lgd-nfy-3')\n"
-    )
-    monkeypatch.delitem(sys.modules, "lgpio", raising=False)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(HardwareError) as info:
-        real_pin_factory(RP1)
-    msg = str(info.value)
-    assert info.value.device == "lgpio" and "WorkingDirectory=" in msg and "LG_WD" in msg
-
-
-def fake_lgpio(open_error: str | None = None) -> types.ModuleType:
-    mod = types.ModuleType("lgpio")
-
-    class error(Exception):
-        pass
-
-    mod.error = error
-    for i, name in enumerate(
-        ["SET_PULL_NONE", "SET_PULL_UP", "SET_PULL_DOWN", "BOTH_EDGES", "RISING_EDGE",
-         "FALLING_EDGE"]
-    ):
-        setattr(mod, name, i)
-
-    def gpiochip_open(n):
-        if open_error:
-            raise error(open_error)
-        mod.opened = n
-        return 3
-
-    mod.gpiochip_open = gpiochip_open
-    mod.gpiochip_close = lambda h: None
-    return mod
-
-
-def test_gpiochip_open_failure_names_the_chip_and_the_group(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lgpio", fake_lgpio("can not open gpiochip"))
-    monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
-    chip = GpioChip(13, "pinctrl-rp1", Path("/dev/gpiochip13"))
-    with pytest.raises(HardwareError) as info:
-        real_pin_factory(chip)
-    msg = str(info.value)
-    assert info.value.device == "gpiochip13"
-    assert "/dev/gpiochip13 (pinctrl-rp1)" in msg and "can not open gpiochip" in msg
-    assert "group gpio" in msg
-
-
-def test_the_factory_opens_the_labelled_chip_not_4_or_0(monkeypatch):
-    lg = fake_lgpio()
-    monkeypatch.setitem(sys.modules, "lgpio", lg)
-    monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
-    factory = real_pin_factory(GpioChip(13, "pinctrl-rp1", Path("/dev/gpiochip13")))
-    try:
-        assert lg.opened == 13 and factory.chip == 13
-    finally:
-        factory.close()
-
-
-def test_claim_failure_names_the_pin_the_chip_and_what_to_check():
-    def busy():
-        raise OSError("GPIO busy")
-
-    with pytest.raises(HardwareError) as info:
-        claim("the EN line of haptic 'forearm'", 17, RP1, busy)
-    msg = str(info.value)
-    assert info.value.device == "GPIO17"
-    assert "EN line of haptic 'forearm'" in msg and "/dev/gpiochip0 (pinctrl-rp1)" in msg
-    assert "GPIO busy" in msg and "group gpio" in msg and "dtoverlay" in msg
-    # the simulator's errors are not rewritten
-    with pytest.raises(OSError, match="GPIO busy"):
-        claim("x", 17, None, busy)
-
-
 def test_fake_tree_links_resolve_like_sysfs(tmp_path):
     """The fake's legacy ``device`` link leads to the gpio device (sanity of the fixture)."""
     fake = FakePi(tmp_path)
     fake.chip(0, "pinctrl-rp1", 54)
     link = fake.paths.sys / "class" / "gpio" / "gpiochip512" / "device"
     assert Path(os.path.realpath(link)).name == "gpiochip0"
-
-
-def test_missing_i2c_device_says_whether_the_bus_or_i2c_dev_is_missing(tmp_path):
-    """The kernel makes the adapter (/sys/bus/i2c/devices/i2c-N) when the bus is on; the
-    /dev node needs the i2c-dev module (kernel Documentation/i2c/dev-interface)."""
-    from hardware.backend import i2c_missing_reason
-
-    dev, sys_root = tmp_path / "dev", tmp_path / "sys"
-    dev.mkdir()
-    (sys_root / "bus" / "i2c" / "devices").mkdir(parents=True)
-    off = i2c_missing_reason(1, dev=dev, sys=sys_root)
-    assert off is not None and "dtparam=i2c_arm=on" in off and "not enabled" in off
-    (sys_root / "bus" / "i2c" / "devices" / "i2c-1").mkdir()
-    no_module = i2c_missing_reason(1, dev=dev, sys=sys_root)
-    assert no_module is not None and "i2c-dev module is not loaded" in no_module
-    assert "modprobe i2c-dev" in no_module and "modules-load.d" in no_module
-    (dev / "i2c-1").touch()
-    assert i2c_missing_reason(1, dev=dev, sys=sys_root) is None

@@ -74,6 +74,7 @@ def test_sweep_steps_within_approach_speed_for_the_time_slept(hw, clock):
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # the upper bound on the sweep's wall-clock time is the point
 def test_real_time_sweep_is_ramped_and_quick(real_hw):
     hw = real_hw
     started = time.monotonic_ns()

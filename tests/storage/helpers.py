@@ -29,7 +29,7 @@ def program(kinds: list[str]) -> str:
 
 
 def arm(store: Store, kinds: tuple[str, ...] = ("vibrate", "rate", "brush", "rate"), **kw) -> int:
-    return store.create_session(
+    return store.sessions.create(
         "forearm-basic",
         "1.0",
         "sha256:abc",
@@ -44,9 +44,9 @@ def run_session(
     store: Store, clock: Clock, *, minutes: float = 5, final: str = "completed", **kw
 ) -> int:
     sid = arm(store, **kw)
-    store.set_state(sid, "running")
+    store.sessions.set_state(sid, "running")
     clock.advance(minutes=minutes)
-    store.set_state(
+    store.sessions.set_state(
         sid, final, reason="done" if final == "completed" else "stop button", by="panel"
     )
     return sid

@@ -26,23 +26,23 @@ from .test_migrations import _build
 
 
 def _record(store: Store, clock) -> tuple[int, int]:
-    store.create_user("ann", "clinician", "secret-hash")
-    store.set_plan("forearm-basic", "1.0", levels={"main": 0})
+    store.users.create("ann", "clinician", "secret-hash")
+    store.plans.set("forearm-basic", "1.0", levels={"main": 0})
     sid = arm(store, level_name="gentle")
-    store.set_state(sid, "running")
+    store.sessions.set_state(sid, "running")
     t = clock()
-    store.record_step(
+    store.sessions.record_step(
         sid, 0, "vibrate", "Buzz", t, t + timedelta(seconds=30), {"forearm": {"max_level": 0.3}}
     )
-    store.add_rating(sid, 7, step_index=0, live=True)
-    store.add_rating(
+    store.ratings.add(sid, 7, step_index=0, live=True)
+    store.ratings.add(
         sid, 4, step_index=1, pleasantness=3, lingering=True, lingering_where='=HYPERLINK("x")'
     )
-    store.record_step(sid, 1, "rate", "Rate it", t + timedelta(seconds=30))
+    store.sessions.record_step(sid, 1, "rate", "Rate it", t + timedelta(seconds=30))
     clock.advance(minutes=4)
-    store.set_state(sid, "completed")
-    store.add_journal("Brennt ein bisschen — ok", trigger="-cold")
-    store.record_decision(sid, "advance", 0, 1, "rated 4 or less")
+    store.sessions.set_state(sid, "completed")
+    store.journal.add("Brennt ein bisschen — ok", trigger="-cold")
+    store.progress.record_decision(sid, "advance", 0, 1, "rated 4 or less")
     clock.advance(hours=3)
     stopped = run_session(store, clock, final="stopped")
     return sid, stopped
@@ -78,7 +78,7 @@ def test_csv_one_row_per_step_opens_as_a_spreadsheet(store: Store, clock, tmp_pa
 def test_json_is_the_whole_record_and_round_trips(store: Store, clock) -> None:
     sid, _ = _record(store, clock)
     clock.advance(days=2)
-    store.add_journal("a bad day, no session")  # long after the last session: on its own
+    store.journal.add("a bad day, no session")  # long after the last session: on its own
     data = export_json(store)
     again = json.loads(json.dumps(data))
     assert again == data
@@ -110,16 +110,16 @@ def test_report_data_ratings_levels_adherence(store: Store, clock) -> None:
 
 def _writer(store: Store, sid: int, stop: threading.Event, counter: list[int]) -> None:
     while not stop.is_set():
-        store.add_rating(sid, 5, live=True)
+        store.ratings.add(sid, 5, live=True)
         counter[0] += 1
 
 
 def test_backup_while_writing_then_restore_into_the_running_store(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = Store.open(data)
-    store.create_user("ann", "clinician", "h")
-    sid = store.create_session("p", "1", "h", 0, "{}", 2)
-    store.set_state(sid, "running")
+    store.users.create("ann", "clinician", "h")
+    sid = store.sessions.create("p", "1", "h", 0, "{}", 2)
+    store.sessions.set_state(sid, "running")
     stop, counter = threading.Event(), [0]
     t = threading.Thread(target=_writer, args=(store, sid, stop, counter))
     t.start()
@@ -143,13 +143,13 @@ def test_backup_while_writing_then_restore_into_the_running_store(tmp_path: Path
     # restore refuses while the session runs, then works into the live, open store
     with pytest.raises(Conflict, match="stop it before restoring"):
         restore(dest, data)
-    store.set_state(sid, "stopped", reason="for restore", by="test")
-    store.create_user("bob", "patient", "h")
+    store.sessions.set_state(sid, "stopped", reason="for restore", by="test")
+    store.users.create("bob", "patient", "h")
     result = restore(dest, data)
     assert result.previous_kept_as and result.previous_kept_as.exists()
-    assert store.get_user("bob") is None  # the open store sees the restored record
-    assert len(store.get_session(sid).ratings) == n_backup
-    assert store.get_session(sid).state == "aborted"  # in progress in the backup
+    assert store.users.get("bob") is None  # the open store sees the restored record
+    assert len(store.sessions.get(sid).ratings) == n_backup
+    assert store.sessions.get(sid).state == "aborted"  # in progress in the backup
     assert result.sessions_aborted == [sid]
     kept = sqlite3.connect(result.previous_kept_as)
     assert kept.execute("SELECT count(*) FROM users WHERE name='bob'").fetchone()[0] == 1
@@ -160,7 +160,7 @@ def test_backup_while_writing_then_restore_into_the_running_store(tmp_path: Path
 def test_restore_refuses_bad_files_and_changes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Store.open(data) as s:
-        s.create_user("ann", "clinician", "h")
+        s.users.create("ann", "clinician", "h")
     live = data / DB_NAME
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"nope" * 1000)
@@ -177,7 +177,7 @@ def test_restore_refuses_bad_files_and_changes_nothing(tmp_path: Path) -> None:
         with pytest.raises(StorageError, match=msg):
             restore(bad, data)
     with Store.open(data) as s:
-        assert s.get_user("ann")
+        assert s.users.get("ann")
     assert not list(data.glob("*.bak")) and not list(data.glob(".restore-*"))
     assert live.exists()
 
@@ -193,16 +193,16 @@ def test_restore_an_older_version_migrates_and_replaces_a_corrupt_db(tmp_path: P
     assert result.schema_version_in_file == 1 and result.schema_version_now == latest_version()
     assert result.previous_kept_as.read_bytes() == b"garbage" * 500
     with Store.open(data) as s:
-        assert s.get_plan().levels == {"main": 2}
+        assert s.plans.get().levels == {"main": 2}
 
 
 def test_cli_export_backup_restore(tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
     with Store.open(data) as s:
-        sid = s.create_session("p", "1", "h", 0, "{}", 1)
-        s.set_state(sid, "running")
-        s.add_rating(sid, 3, live=True)
-        s.set_state(sid, "completed")
+        sid = s.sessions.create("p", "1", "h", 0, "{}", 1)
+        s.sessions.set_state(sid, "running")
+        s.ratings.add(sid, 3, live=True)
+        s.sessions.set_state(sid, "completed")
     out = tmp_path / "out"
     assert main(["export", "--format", "csv", "--out", str(out), "--data-dir", str(data)]) == 0
     assert main(["export", "--format", "json", "--out", str(out), "--data-dir", str(data)]) == 0

@@ -62,39 +62,39 @@ def test_store_enforces_limits_at_start_and_message_says_when(store: Store, cloc
     clock.advance(minutes=30)
     sid = arm(store, sessions_per_day=2, min_gap_minutes=60)
     with pytest.raises(NotAllowed) as err:
-        store.set_state(sid, "running")
+        store.sessions.set_state(sid, "running")
     assert err.value.rule == "min_gap" and "next session is allowed from" in str(err.value)
     assert err.value.next_allowed_at == clock() + timedelta(minutes=30)
-    assert store.get_session(sid).state == "armed"  # refused: nothing changed
-    check = store.check_limits(sessions_per_day=2, min_gap_minutes=60)
+    assert store.sessions.get(sid).state == "armed"  # refused: nothing changed
+    check = store.sessions.check_limits(sessions_per_day=2, min_gap_minutes=60)
     assert check.next_allowed_at == err.value.next_allowed_at
     # the engine already started it (panel button): the record keeps the real session
-    store.set_state(sid, "running", enforce_limits=False)
-    store.set_state(sid, "completed")
+    store.sessions.set_state(sid, "running", enforce_limits=False)
+    store.sessions.set_state(sid, "completed")
     clock.advance(hours=2)
     third = arm(store, sessions_per_day=2, min_gap_minutes=60)
     with pytest.raises(NotAllowed, match="at most 2 sessions a day"):
-        store.set_state(third, "running")
+        store.sessions.set_state(third, "running")
 
 
 def test_decision_moves_the_plan_level_atomically(store: Store, clock) -> None:
-    store.set_plan("forearm-basic", "1.0", levels={"main": 0})
+    store.plans.set("forearm-basic", "1.0", levels={"main": 0})
     sid = run_session(store, clock)
-    store.add_rating(sid, 2, step_index=3)
-    d = store.record_decision(sid, "advance", 0, 1, "three sessions rated 3 or less")
+    store.ratings.add(sid, 2, step_index=3)
+    d = store.progress.record_decision(sid, "advance", 0, 1, "three sessions rated 3 or less")
     assert (d.ladder, d.from_level, d.to_level) == ("main", 0, 1)
-    assert store.get_plan().levels == {"main": 1}
-    last = store.level_history()[-1]
+    assert store.plans.get().levels == {"main": 1}
+    last = store.progress.level_history()[-1]
     assert (last.to_level, last.session_id) == (1, sid) and "three sessions" in last.reason
     with pytest.raises(Conflict, match="already has"):
-        store.record_decision(sid, "hold", 1, 1, "again")
+        store.progress.record_decision(sid, "hold", 1, 1, "again")
     running = arm(store)
-    store.set_state(running, "running")
+    store.sessions.set_state(running, "running")
     with pytest.raises(Conflict, match="once it has ended"):
-        store.record_decision(running, "hold", 1, 1, "too early")
+        store.progress.record_decision(running, "hold", 1, 1, "too early")
     with pytest.raises(InvalidInput):
-        store.record_decision(sid, "Advance!", 0, 1, "bad action")
-    hist = store.progression_history()
+        store.progress.record_decision(sid, "Advance!", 0, 1, "bad action")
+    hist = store.progress.history()
     assert hist[0]["session_id"] == sid and hist[0]["ratings"] == [2]
     assert hist[0]["decision"].action == "advance" and hist[0]["completed"]
 
@@ -103,10 +103,10 @@ def test_adherence_done_vs_prescribed_and_reminders(store: Store, clock) -> None
     run_session(store, clock)
     clock.advance(hours=4)
     run_session(store, clock, final="stopped")
-    store.record_reminder("due")
+    store.reminders.record("due")
     clock.advance(days=1)
-    store.record_reminder("missed")
-    days = store.adherence(date(2026, 3, 10), date(2026, 3, 12), sessions_per_day=3)
+    store.reminders.record("missed")
+    days = store.progress.adherence(date(2026, 3, 10), date(2026, 3, 12), sessions_per_day=3)
     assert [(d.started, d.completed, d.reminders) for d in days] == [
         (2, 1, 1),
         (0, 0, 1),
@@ -114,4 +114,4 @@ def test_adherence_done_vs_prescribed_and_reminders(store: Store, clock) -> None
     ]
     assert all(d.prescribed == 3 for d in days)
     with pytest.raises(InvalidInput):
-        store.adherence(date(2026, 3, 12), date(2026, 3, 10), sessions_per_day=3)
+        store.progress.adherence(date(2026, 3, 12), date(2026, 3, 10), sessions_per_day=3)

@@ -72,23 +72,23 @@ def test_migrates_from_every_version_keeping_data(tmp_path: Path, version: int) 
     with Store.open(data) as store:
         assert store.schema_version == latest_version()
         if version == 0:
-            assert store.list_sessions() == []
+            assert store.sessions.latest() == []
             return
-        assert store.get_user("ann").role == "clinician"
-        plan = store.get_plan()
+        assert store.users.get("ann").role == "clinician"
+        plan = store.plans.get()
         assert plan.levels == {"main": 2}
         assert plan.ranking == {"textures": ["silk", "wool"]}
         assert plan.settings == {"scale": 0.5}
-        s = store.get_session(1)
+        s = store.sessions.get(1)
         assert (s.state, s.level, s.ladder) == ("completed", 2, "main")
         assert s.steps[0].delivered == {"ms": 900}
         r = s.ratings[0]
         assert (r.value, r.pleasantness, r.lingering, r.lingering_where) == (4, -2, True, "wrist")
         assert s.journal[0].trigger == "cold"
-        assert [c.to_level for c in store.level_history()] == [2]
+        assert [c.to_level for c in store.progress.level_history()] == [2]
         # the migrated database takes new writes of every kind
-        store.set_level("main", 3, "after migration")
-        assert store.get_plan().levels == {"main": 3}
+        store.plans.set_level("main", 3, "after migration")
+        assert store.plans.get().levels == {"main": 3}
     conn = sqlite3.connect(data / DB_NAME)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -128,10 +128,10 @@ def test_garbage_file_is_refused_and_kept(tmp_path: Path) -> None:
 def test_damaged_pages_are_found_at_start_up_and_file_kept(tmp_path: Path) -> None:
     data = tmp_path / "d"
     with Store.open(data) as store:
-        sid = store.create_session("p", "1", "h", 0, "{}", 3)
-        store.set_state(sid, "running")
+        sid = store.sessions.create("p", "1", "h", 0, "{}", 3)
+        store.sessions.set_state(sid, "running")
         for i in range(400):
-            store.add_rating(sid, i % 11, live=True)
+            store.ratings.add(sid, i % 11, live=True)
     path = data / DB_NAME
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

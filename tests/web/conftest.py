@@ -72,7 +72,7 @@ def reset_engine(runtime: EngineRuntime) -> None:
             c.call("sim.release", {"button": button})
         c.call("sim.clear_faults")
         if c.call("status")["state"] in ("running", "paused"):
-            c.call("stop", {"reason": "api", "by": "test reset"})
+            c.call("stop", {"reason": "user", "by": "test reset"})
         if c.call("status")["estop_latched"]:
             c.call("reset_estop")
         with contextlib.suppress(StationError):
@@ -97,7 +97,7 @@ def link(engine) -> EngineLink:
 
 def armed_with(runtime: EngineRuntime, coord: Coordinator) -> bool:
     st = engine_state(runtime)
-    current = coord.store.current_session()
+    current = coord.store.sessions.current()
     return st["state"] == "armed" and current is not None and st["session_id"] == current.id
 
 
@@ -126,8 +126,8 @@ def api_login(client, name: str, password: str) -> str:
 def add_users(coord: Coordinator) -> None:
     from web.security import hash_password
 
-    coord.store.create_user(CLIN[0], "clinician", hash_password(CLIN[1]))
-    coord.store.create_user(PAT[0], "patient", hash_password(PAT[1]))
+    coord.store.users.create(CLIN[0], "clinician", hash_password(CLIN[1]))
+    coord.store.users.create(PAT[0], "patient", hash_password(PAT[1]))
 
 
 @pytest.fixture
@@ -174,7 +174,9 @@ def spawn_engine(data_dir: Path):
 
     sock = data_dir / "engine.sock"
     env = {**os.environ, "STATION_SIMULATED": "1"}
-    proc = subprocess.Popen(
+    from tests import procs
+
+    proc = procs.spawn(  # own process group, always killed (tests/procs.py)
         [sys.executable, "-m", "station.cli", "engine", "--sim", "--data-dir", str(data_dir)],
         env=env,
         stderr=subprocess.DEVNULL,
@@ -187,16 +189,22 @@ def spawn_engine(data_dir: Path):
         except (OSError, StationError):
             return False
 
-    wait_for(answers, timeout=30)
+    try:
+        wait_for(answers, timeout=30)
+    except BaseException:
+        procs.kill(proc)
+        raise
     return proc
 
 
 def end_process(proc) -> None:
+    import contextlib
+    import signal
     import subprocess
 
+    from tests import procs
+
     proc.terminate()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    procs.kill(proc, signal.SIGKILL)  # the rest of its group, and forget it

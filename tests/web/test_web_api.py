@@ -42,7 +42,7 @@ def test_start_rate_journal_and_the_record(patient, coord, engine) -> None:
     st = engine_state(engine)
     assert st["state"] == "running" and st["session_id"] == sid
     wait_for(lambda: engine_call(engine, "sim.outputs")["forearm"]["active"])
-    wait_for(lambda: coord.store.get_session(sid).steps)
+    wait_for(lambda: coord.store.sessions.get(sid).steps)
     r = patient.post("/api/ratings", json={"value": 4})
     assert r.status_code == 201
     assert r.get_json()["live"] is True and r.get_json()["stopped"] is False
@@ -65,7 +65,7 @@ def test_live_rating_at_threshold_stops_at_once(patient, coord, engine) -> None:
     assert engine_state(engine)["live_rating"] == 8
     outputs = engine_call(engine, "sim.outputs")
     assert not any(o["active"] for o in outputs.values()), outputs
-    session = coord.store.get_session(sid)
+    session = coord.store.sessions.get(sid)
     assert session.state == "stopped" and "threshold" in session.end_reason
     assert [r.value for r in session.ratings] == [8] and session.ratings[0].live
 
@@ -75,20 +75,20 @@ def test_too_much_stops_and_is_recorded(patient, coord, engine) -> None:
     r = patient.post("/api/too-much")
     assert r.status_code == 200
     assert engine_state(engine)["last_stop"]["reason"] == "too_much"
-    s = coord.store.get_session(sid)
+    s = coord.store.sessions.get(sid)
     assert s.state == "stopped" and s.end_reason == "too_much" and s.ended_by == "patient:pat"
     wait_for(
-        lambda: coord.store.current_session() is None or coord.store.current_session().id != sid
+        lambda: coord.store.sessions.current() is None or coord.store.sessions.current().id != sid
     )
 
 
 def test_completed_session_gets_a_decision_and_limits_apply(patient, coord, engine) -> None:
     use_quick_protocol(coord, engine)
     sid = patient.post("/api/start").get_json()["session_id"]
-    wait_for(lambda: coord.store.get_session(sid).state == "completed")
+    wait_for(lambda: coord.store.sessions.get(sid).state == "completed")
     assert _events(engine, "stopped", reason="completed", session_id=sid)
-    wait_for(lambda: coord.store.get_session(sid).decision is not None)
-    s = coord.store.get_session(sid)
+    wait_for(lambda: coord.store.sessions.get(sid).decision is not None)
+    s = coord.store.sessions.get(sid)
     assert len(s.steps) == s.planned_steps and all(st.finished_at for st in s.steps)
     assert s.decision.action == "hold"
     # The protocol asks for 120 minutes between sessions: nothing is armed, and the page
@@ -173,7 +173,7 @@ def test_engine_down_then_lost_session_is_aborted(tmp_path) -> None:
         add_users(coord)
         patient = logged_in(create_app({"TESTING": True}, coordinator=coord), PAT)
         sid = patient.post("/api/start").get_json()["session_id"]
-        wait_for(lambda: coord.store.get_session(sid).state == "running")
+        wait_for(lambda: coord.store.sessions.get(sid).state == "running")
         end_process(proc)  # SIGTERM: the engine silences every output and exits
         assert patient.get("/api/status").get_json()["state"] == "disconnected"
         r = patient.post("/api/stop")
@@ -181,8 +181,8 @@ def test_engine_down_then_lost_session_is_aborted(tmp_path) -> None:
         # The engine restarts empty: the coordinator marks the session aborted. It
         # started, so it counts against the 120-minute gap and nothing new is armed yet.
         proc = spawn_engine(data)
-        wait_for(lambda: coord.store.get_session(sid).state == "aborted", timeout=8)
-        assert "lost" in coord.store.get_session(sid).end_reason
+        wait_for(lambda: coord.store.sessions.get(sid).state == "aborted", timeout=8)
+        assert "lost" in coord.store.sessions.get(sid).end_reason
         st = patient.get("/api/status").get_json()
         assert st["engine"]["connected"] is True and st["next"]["allowed"] is False
         assert st["engine"]["state"] == "idle"

@@ -10,6 +10,7 @@ test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import procs as spawned
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,11 +62,12 @@ def station(tmp_path) -> Iterator[str]:
     port = _free_port()
     cmd = [sys.executable, "-m", "station.cli"]
     env = {**os.environ, "STATION_SIMULATED": "1"}
-    engine = subprocess.Popen([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)
+    # Own process groups, killed whole even if pytest is ended meanwhile (tests/procs.py).
+    engine = spawned.spawn([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)
     procs = [engine]
     try:
         _wait(lambda: (data / "engine.sock").exists(), 20, "engine socket")
-        app = subprocess.Popen(
+        app = spawned.spawn(
             [*cmd, "app", "--sim", "--port", str(port), "--data-dir", str(data)], env=env
         )
         procs.insert(0, app)
@@ -73,11 +77,9 @@ def station(tmp_path) -> Iterator[str]:
     finally:
         for p in procs:
             p.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            spawned.kill(p)
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_stop_needs_no_login_and_no_csrf(app, engine) -> None:
     assert r.status_code == 200, r.get_json()
     # The real engine got the stop: its own record says why and who.
     last = engine_state(engine)["last_stop"]
-    assert last["reason"] == "api" and last["by"] == "anonymous"
+    assert last["reason"] == "user" and last["by"] == "anonymous"
     r = client.post("/stop")
     assert r.status_code == 302
 
@@ -113,7 +113,7 @@ def test_wrong_password_and_hash_format(app, coord, users) -> None:
     client = app.test_client()
     r = client.post("/api/login", json={"name": PAT[0], "password": "nope-nope"})
     assert r.status_code == 401
-    assert coord.store.get_user(PAT[0]).password_hash.startswith("$argon2id$")
+    assert coord.store.users.get(PAT[0]).password_hash.startswith("$argon2id$")
     r = client.post("/api/login", data="name=pat", content_type="application/x-www-form-urlencoded")
     assert r.status_code == 415
 
@@ -155,13 +155,13 @@ def test_first_run_asks_for_the_clinician(app, coord) -> None:
         },
     )
     assert r.status_code == 302
-    assert coord.store.count_users("clinician") == 1
+    assert coord.store.users.count("clinician") == 1
     # Once a clinician exists the page is gone: no second "first" account.
     r = app.test_client().post(
         "/setup", data={"name": "eve", "password": "long-enough", "confirm": "long-enough"}
     )
     assert r.status_code in (302, 400)
-    assert coord.store.get_user("eve") is None
+    assert coord.store.users.get("eve") is None
 
 
 def test_web_never_imports_hardware() -> None:
@@ -202,7 +202,7 @@ def test_user_add_reads_password_from_stdin(tmp_path, role) -> None:
     from web.security import verify_password
 
     with Store.open(data) as store:
-        user = store.get_user("sam")
+        user = store.users.get("sam")
         assert user.role == role and verify_password(user.password_hash, "a-good-password")
     r = subprocess.run(
         [

@@ -66,13 +66,13 @@ def test_reminder_makes_a_session_due_until_one_starts(tmp_path, engine) -> None
         assert patient.get("/api/status").get_json()["reminder"]["time"] == "12:30"
         coord.reminders.check()  # a second pass records nothing new
         day = noon.replace(hour=0, minute=0)
-        assert len(coord.store.reminders_between(day, day + timedelta(days=1))) == 1
+        assert len(coord.store.reminders.between(day, day + timedelta(days=1))) == 1
         # A session starts: no longer due, the LED goes back to idle.
         sid = patient.post("/api/start").get_json()["session_id"]
         wait_for(lambda: not coord.reminders.state["due"])
         assert "A session is due." not in patient.get("/").get_data(as_text=True)
         patient.post("/api/stop")
-        wait_for(lambda: coord.store.get_session(sid).final)
+        wait_for(lambda: coord.store.sessions.get(sid).final)
         # The clinician's report shows adherence with the reminder counted.
         report = logged_in(app, CLIN).get("/clinician/report").get_data(as_text=True)
         assert "1 started" in report
@@ -85,7 +85,7 @@ def test_reminder_makes_a_session_due_until_one_starts(tmp_path, engine) -> None
 def test_limit_reached_shows_limit_on_led_and_page(patient, coord, engine) -> None:
     use_quick_protocol(coord, engine)
     sid = patient.post("/api/start").get_json()["session_id"]
-    wait_for(lambda: coord.store.get_session(sid).state == "completed", timeout=10)
+    wait_for(lambda: coord.store.sessions.get(sid).state == "completed", timeout=10)
     wait_for(lambda: engine.engine.idle_pattern == "limit")
     st = patient.get("/api/status").get_json()
     assert st["indicator"] == "limit" and "allowed from" in st["limit_text"]
@@ -132,15 +132,15 @@ def test_app_restart_while_playing_keeps_program_and_record(tmp_path, engine) ->
     wait_for(lambda: first.status()["state"] == "armed")
     use_quick_protocol(first, engine, level="quick/1")  # 4 s of vibration
     sid = first.start(by="patient:pat")["session_id"]
-    wait_for(lambda: first.store.get_session(sid).steps)
+    wait_for(lambda: first.store.sessions.get(sid).steps)
     first.close()  # the app goes away mid-program
     assert engine_state(engine)["state"] == "running"
     second = _coordinator(data, engine)
     try:
         wait_for(lambda: second.status()["state"] == "running")
-        assert second.store.get_session(sid).state == "running"
-        wait_for(lambda: second.store.get_session(sid).state == "completed", timeout=10)
-        s = second.store.get_session(sid)
+        assert second.store.sessions.get(sid).state == "running"
+        wait_for(lambda: second.store.sessions.get(sid).state == "completed", timeout=10)
+        s = second.store.sessions.get(sid)
         assert len(s.steps) == s.planned_steps and all(st.finished_at for st in s.steps)
     finally:
         second.close()
@@ -150,12 +150,12 @@ def test_a_status_read_before_the_replay_never_starts_the_next_session(coord, en
     """On reconnect the status is read, then the missed events are replayed. If the replay
     ended the playing session (and armed the next), the status still says "running" for
     the old one: the freshly armed session must not be recorded as started."""
-    armed = coord.store.current_session()
+    armed = coord.store.sessions.current()
     assert armed is not None and armed.state == "armed"
     status = engine_fields(engine_call(engine, "status"))
     stale = {**status, "state": "running", "session_id": armed.id - 1}
-    coord._on_connect(stale)
-    assert coord.store.get_session(armed.id).state != "running"
+    coord.follower.on_connect(stale)
+    assert coord.store.sessions.get(armed.id).state != "running"
     assert all(s["state"] != "running" for s in coord.list_sessions(limit=20))
 
 
@@ -167,17 +167,17 @@ def test_pause_resume_and_estop_reset(app, patient, coord, engine) -> None:
     r = patient.post("/api/pause")
     assert r.status_code == 200, r.get_json()
     assert engine_state(engine)["state"] == "paused"
-    wait_for(lambda: coord.store.get_session(sid).state == "paused")
+    wait_for(lambda: coord.store.sessions.get(sid).state == "paused")
     wait_for(lambda: not engine_call(engine, "sim.outputs")["forearm"]["active"])
     assert patient.post("/api/pause").status_code == 409
     r = patient.post("/api/resume")
     assert r.status_code == 200 and engine_state(engine)["state"] == "running"
-    wait_for(lambda: coord.store.get_session(sid).state == "running")
+    wait_for(lambda: coord.store.sessions.get(sid).state == "running")
     # The e-stop latches; an anonymous reset is refused, a logged-in one works.
     client = app.test_client()
     assert patient.post("/api/sim/buttons/estop/press").status_code == 200
     wait_for(lambda: engine_state(engine)["estop_latched"])
-    wait_for(lambda: coord.store.get_session(sid).final)
+    wait_for(lambda: coord.store.sessions.get(sid).final)
     assert patient.get("/api/status").get_json()["estop_latched"] is True
     assert client.post("/api/estop/reset", headers={"X-CSRFToken": "x"}).status_code in (400, 401)
     r = patient.post("/api/estop/reset")

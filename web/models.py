@@ -1,0 +1,116 @@
+"""The HTTP contract of ``/api/``: what each route accepts.
+
+Request models are strict (``true`` is not 1 %, ``2.7`` is not a whole number, ``"3"`` is
+not 3) and refuse unknown fields; the views validate every JSON body and query string
+with them (``web.contract``) and the OpenAPI document (``web.openapi``) is built from
+their ``model_json_schema()``, so the two cannot drift apart. What the views answer is
+in ``web.responses``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from station.protocols.settings import HHMM, PatientSettings
+from station.vocab import REQUESTED_STOPS
+
+ROLES = ("clinician", "patient")
+STOP_REASONS = REQUESTED_STOPS  # one list: station.vocab
+BUTTONS = ("start", "stop", "estop")
+TRIGGER_MAX = 200
+TEXT_MAX = 4000
+
+
+class Strict(BaseModel):
+    """A request body: strict JSON types, no unknown fields, no NaN or infinity."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+def _digits(value: Any) -> Any:
+    """A query string carries text: accept plain ASCII digits only ("5", not "5.0",
+    " 5" or "+5"); anything else reaches the strict int check and is refused."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_digits)]
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+# -- requests -----------------------------------------------------------------------------
+
+
+class LoginIn(Strict):
+    name: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
+STOP_BODY: dict[str, Any] = {
+    "description": "Optional. Stopping never refuses: any body, or none, stops. "
+    '{"reason": "too_much"} records the stop as too much; anything else is a plain stop.',
+    "examples": [{"reason": "user"}, {"reason": "too_much"}],
+}
+
+
+class RatingIn(Strict):
+    value: int = Field(ge=0, le=10, description="discomfort 0 (none) .. 10 (stop)")
+    pleasantness: int | None = Field(None, ge=-10, le=10, description="-10 .. +10, 0 neutral")
+    lingering: bool | None = None
+    lingering_where: str | None = Field(None, max_length=200)
+
+
+class JournalIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S")]
+    trigger: Annotated[str, Field(max_length=TRIGGER_MAX)] | None = None
+
+
+def _setting(name: str) -> Any:
+    """The patient-settings field ``name`` with the core's own bounds and description,
+    optional here (a change names only what changes)."""
+    info = PatientSettings.model_fields[name]
+    return Field(None, description=info.description, **_bounds(info.metadata))
+
+
+def _bounds(metadata: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in metadata:
+        for key in ("gt", "ge", "lt", "le", "max_length", "min_length"):
+            if getattr(item, key, None) is not None:
+                out[key] = getattr(item, key)
+    return out
+
+
+class SettingsIn(Strict):
+    """A change of patient settings; bounds come from ``PatientSettings`` and the caps
+    of the assigned protocol are checked by the planner (refused with the cap shown)."""
+
+    intensity_percent: float = _setting("intensity_percent")
+    brush_speed_cm_s: float | None = _setting("brush_speed_cm_s")
+    reminder_times: list[Annotated[str, Field(pattern=HHMM)]] = _setting("reminder_times")
+
+
+class PlanIn(Strict):
+    protocol: Text = Field(max_length=200)
+    level: Text = Field(max_length=200, description="ladder/index, id or name")
+
+
+class CalibrateIn(Strict):
+    actuator: str = Field(max_length=200, description="a haptic actuator's name from the wiring")
+
+
+class SessionsQuery(Strict):
+    limit: QueryInt = Field(100, ge=1, le=1000)
+
+
+class PreviewQuery(Strict):
+    protocol: Text = Field(max_length=200)
+    level: Text = Field(max_length=200)
+
+
+class TraceQuery(Strict):
+    since: QueryInt = Field(0, ge=0, le=10**18)
+    limit: QueryInt = Field(1000, ge=1, le=10000)

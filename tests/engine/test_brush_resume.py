@@ -126,9 +126,14 @@ def test_engine_resume_is_ramped_in_the_trace_and_the_program_completes(tmp_path
     frame_ms = 1000 / cfg.frequency_hz
     assert len(after) > (after[-1][0] - after[0][0]) / frame_ms / 2
     # it rejoined the path: the strokes' far ends are reached again, and it ends parked
+    # (each end is where a stroke comes to rest; with one write per PWM frame the write
+    # nearest to it is at most a frame plus the loop's lateness away, within what the
+    # bounded acceleration covers from rest in that time)
     origin = (cfg.travel_cm - seg.stroke_cm) / 2
-    assert any(abs(p - origin) < 1e-3 for _, p in after)
-    assert any(abs(p - (origin + seg.stroke_cm)) < 1e-3 for _, p in after)
+    late_s = (frame_ms + slack) / 1000
+    near = 0.5 * seg.accel_cm_s2 * late_s**2 + duty_step_cm(cfg)
+    assert min(abs(p - origin) for _, p in after) <= near
+    assert min(abs(p - (origin + seg.stroke_cm)) for _, p in after) <= near
     assert after[-1][1] == park
     assert stopped["reason"] == "completed"
     assert done["delivered"][0]["strokes"] == seg.strokes

@@ -249,8 +249,11 @@ class Engine:
         if self.panel_control is not None:
             self.panel_control.poll(time.monotonic())
         if self.drivers_on and self.state in ("armed", "paused"):
-            with self.hw_lock:
-                self.poller.tick(time.monotonic_ns(), int(self._idle_wait_s * 2e9))
+            try:  # armed or paused, a chip can still fail: a fault stop, never a dead loop
+                with self.hw_lock:
+                    self.poller.tick(time.monotonic_ns(), int(self._idle_wait_s * 2e9))
+            except Exception as exc:
+                self._hardware_failed(exc)
 
     def _play(self) -> None:
         """The fixed-rate loop for one running stretch (until pause, stop or the end)."""
@@ -304,7 +307,7 @@ class Engine:
                 deadline = ticker.wait_next()
                 self.heartbeat_ns = time.monotonic_ns()
         except Exception as exc:  # any hardware or bus exception is a fault
-            self._fault(getattr(exc, "device", "engine"), str(exc) or type(exc).__name__)
+            self._hardware_failed(exc)
 
     def _stall(self) -> None:
         """The test hook (``sim.stall``): hold the loop thread up once, off the lock."""
@@ -338,6 +341,14 @@ class Engine:
         self.hub.emit(ev.StepFinishedEvent(session_id=self.session_id, index=st.index, kind=st.kind,
                                       label=st.label, delivered=p.delivered()))  # fmt: skip
         p.advance()
+
+    def _hardware_failed(self, exc: Exception) -> None:
+        """A device call raised. When the watchdog has already dropped every EN (its stop
+        is pending) a chip that stopped answering is that stop, not a new fault."""
+        if self.stop_request is not None and self.stop_request.reason == "watchdog":
+            self._do_stop()
+        else:
+            self._fault(getattr(exc, "device", "engine"), str(exc) or type(exc).__name__)
 
     def _fault(self, device: str, message: str) -> None:
         self.fault = FaultInfo(device=device, message=message)

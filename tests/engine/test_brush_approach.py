@@ -76,7 +76,9 @@ def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     big_out, over_out = worst_step(retreat, cfg.approach_speed_cm_s, slack)
     assert over_out <= 2 * duty_step_cm(cfg), (big_out, over_out)
     assert held(pts, seg.end_ms + 2 + slack) == park
-    assert abs(held(pts, seg.end_ms - 1 + slack) - park) < 1e-3  # home before the segment ends
+    # home before the segment ends: the lead-out comes to rest at park, and the last write
+    # before the end is at most a frame (plus lateness) old, so within ``near`` of it
+    assert abs(held(pts, seg.end_ms - 1 + slack) - park) <= near
 
     # nowhere in the segment does the arm move faster than the device allows
     inside = [(t, p) for t, p in pts if seg.start_ms - 1 <= t <= seg.end_ms + 2 + slack]

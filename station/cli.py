@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "station.commands.install",
     "station.commands.app",
     "station.commands.engine",
+    "station.commands.sim",
 ]
 
 

@@ -75,7 +75,7 @@ class BrushSegment(_Timed):
     stroke_cm: float = Field(gt=0)
     strokes: int = Field(ge=1)
     pause_ms: int = Field(ge=0)
-    direction: Literal["forward", "backward", "alternate"] = "forward"
+    direction: Literal["forward", "backward", "alternate"] = "alternate"
     accel_cm_s2: float = Field(gt=0)
     lead_in_ms: int = Field(0, ge=0, description="park -> first stroke start, from start_ms")
     lead_out_ms: int = Field(0, ge=0, description="last stroke end -> park, before end_ms")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from station.app.simclock import MAX_ADVANCE_S, MAX_RATE
 from station.protocols.settings import HHMM, PatientSettings
 from station.vocab import REQUESTED_STOPS
 
@@ -109,6 +110,16 @@ class SessionsQuery(Strict):
 class PreviewQuery(Strict):
     protocol: Text = Field(max_length=200)
     level: Text = Field(max_length=200)
+
+
+class ClockIn(Strict):
+    """Move the simulated clock: jump forward ``advance_s`` seconds and/or run it at
+    ``rate`` simulated seconds per real second (the engine plays programs as fast)."""
+
+    advance_s: float = Field(0, ge=0, le=MAX_ADVANCE_S, description="seconds to jump forward")
+    rate: float | None = Field(
+        None, ge=1, le=MAX_RATE, description="simulated seconds per real second (1: real time)"
+    )
 
 
 class TraceQuery(Strict):

@@ -263,6 +263,15 @@ class OutputsOut(RootModel[dict[str, Output]]):
     """What each simulated actuator is physically doing."""
 
 
+class ClockOut(Closed):
+    """The simulated clock (simulator only)."""
+
+    now: str = Field(description="the station's simulated now (ISO 8601, UTC)")
+    rate: float = Field(ge=1, description="simulated seconds per real second")
+    advanced_s: float = Field(ge=0, description="the total of all jumps so far")
+    real_now: str = Field(description="the real time (ISO 8601, UTC)")
+
+
 class TraceOut(Closed):
     records: list[dict[str, Any]]
     last_seq: int

@@ -3,7 +3,9 @@
 These routes exist to show and drive the simulated hardware that lives inside the engine
 process; on real hardware they answer 404 so nothing on the page can fake a button press.
 Pressing a simulated button is like pressing the real one, so no login is needed, but it
-still carries the page's CSRF token.
+still carries the page's CSRF token. The simulated clock (``/api/sim/clock``) follows the
+same rule: it exists only on the simulator, where moving time is how a demo or a test
+runs a programme's weeks.
 """
 
 from __future__ import annotations
@@ -59,6 +61,23 @@ def press(name: str) -> Any:
 @contract("What each simulated actuator is doing", ok=responses.OutputsOut, errors=(404, 503))
 def outputs() -> Any:
     return jsonify(_coord().sim_outputs())
+
+
+@bp.get("/api/sim/clock")
+@contract("The simulated clock (simulator only)", ok=responses.ClockOut, errors=(404,))
+def clock() -> Any:
+    return jsonify(_coord().sim_clock_state())
+
+
+@bp.post("/api/sim/clock")
+@contract(
+    "Jump the simulated clock forward or make it run fast (simulator only)",
+    body=models.ClockIn,
+    ok=responses.ClockOut,
+    errors=(404, 503),
+)
+def move_clock(body: models.ClockIn) -> Any:
+    return jsonify(_coord().sim_clock_change(advance_s=body.advance_s, rate=body.rate))
 
 
 @bp.get("/api/sim/trace")

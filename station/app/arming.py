@@ -63,7 +63,15 @@ class Arming:
                 return
             if current is not None and not force and self.engine.get("session_id") == current.id:
                 return
-            plan = self.planner.next_program()
+            try:
+                plan = self.planner.next_program()
+            except StationError as exc:
+                # A plan that cannot compile (changes are validated before they are
+                # written, so only an old record or a changed wiring gets here) arms
+                # nothing; the page shows why (``next_info``), and no caller (a stop, an
+                # engine reconnect) fails because of it.
+                log.warning("the plan cannot run: %s", exc)
+                plan = {"allowed": False, "message": f"the plan cannot run: {exc}"}
             if plan is None or not plan["allowed"]:
                 if current is not None:
                     self.recorder.final(

@@ -37,10 +37,12 @@ from station.app.planner import Planner
 from station.app.recorder import SessionRecorder
 from station.app.reminders import POLL_S, ReminderScheduler
 from station.app.session_control import SessionControl
+from station.app.simclock import SIM_CLOCK_FILE, SimClock
 from station.app.status_text import describe, engine_fields
 from station.errors import Conflict, InvalidInput, NotFound, StationError
 from station.protocols import library
 from station.storage import Store
+from station.storage.db import utc_now
 
 log = logging.getLogger("station.app.coordinator")
 
@@ -56,13 +58,20 @@ class Coordinator:
         config_path: str | Path | None = None,
         store: Store | None = None,
         link: EngineLink | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime] | SimClock | None = None,
         reminder_poll_s: float = POLL_S,
     ):
         self.data_dir = Path(data_dir)
-        self.store = store or Store.open(self.data_dir)
+        # One clock for the whole app: in simulator mode a SimClock (it can jump or run
+        # fast, ``sim_clock``), handed to the Store, the planner and the reminders.
+        self.sim_clock: SimClock | None = clock if isinstance(clock, SimClock) else None
+        if clock is None and store is None and simulate:
+            self.sim_clock = SimClock(state=self.data_dir / SIM_CLOCK_FILE)
+        now = self.sim_clock.now if self.sim_clock is not None else clock
+        assert not isinstance(now, SimClock)
+        self.store = store or Store.open(self.data_dir, clock=now or utc_now)
         self.planner = Planner(
-            data_dir=self.data_dir, store=self.store, config_path=config_path, clock=clock
+            data_dir=self.data_dir, store=self.store, config_path=config_path, clock=now
         )
         self.link = link or EngineLink(data_dir=self.data_dir)
         self.fanout = Fanout()
@@ -75,7 +84,7 @@ class Coordinator:
             store=self.store,
             planner=self.planner,
             on_change=self._on_reminder,
-            clock=clock,
+            clock=now,
             poll_s=reminder_poll_s,
         )
         self.arming = Arming(
@@ -127,6 +136,13 @@ class Coordinator:
 
     def close(self) -> None:
         """Stop following the engine; a program it plays goes on (the engine owns it)."""
+        if self.sim_clock is not None:
+            self.sim_clock.save()
+        if self.sim_clock is not None and self.sim_clock.rate != 1:
+            try:  # the engine outlives this app: back to real-time program playing
+                self.link.call("sim.time_scale", {"scale": 1.0}, timeout=1.0)
+            except StationError as exc:
+                log.warning("sim.time_scale back to 1: %s", exc)
         self.follower.close()
         self.reminders.close()
         self.link.close()
@@ -310,6 +326,33 @@ class Coordinator:
     def sim_trace(self, *, since: int, limit: int) -> dict[str, Any]:
         self._require_sim()
         return self.link.call("sim.trace", {"since": since, "limit": limit})
+
+    def sim_clock_state(self) -> dict[str, Any]:
+        """The simulated clock: now, its rate and how far it has been moved on."""
+        return self._require_clock().as_dict()
+
+    def sim_clock_change(
+        self, *, advance_s: float = 0.0, rate: float | None = None
+    ) -> dict[str, Any]:
+        """Jump the simulated clock forward and/or set its rate. The engine plays programs
+        at the same rate (``sim.time_scale``; set first, so a refusal changes nothing);
+        then the limits, the armed session, the reminders and the LED follow the new now."""
+        clock = self._require_clock()
+        if rate is not None:
+            self.link.call("sim.time_scale", {"scale": rate})
+            clock.set_rate(rate)
+        if advance_s:
+            clock.advance(advance_s)
+        self.reminders.check()
+        self.arming.arm_next()
+        self.arming.sync_indicator()
+        return clock.as_dict()
+
+    def _require_clock(self) -> SimClock:
+        self._require_sim()
+        if self.sim_clock is None:
+            raise NotFound("this station's clock is not simulated (it was given its own clock)")
+        return self.sim_clock
 
     def _require_sim(self) -> None:
         if not self.simulate:

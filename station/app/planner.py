@@ -20,20 +20,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from station.errors import ConfigError, InvalidInput, NotFound, problems_from_validation
+from station.errors import (
+    ConfigError,
+    InvalidInput,
+    NotFound,
+    Problem,
+    problems_from_validation,
+)
 from station.program import Program, ProgramStep
 from station.protocols import library
 from station.protocols.compiler import compile_program, ordered_levels
-from station.protocols.model import Caps, Protocol
+from station.protocols.model import TIGHTER_IS_HIGHER, Caps, Protocol, with_caps
 from station.protocols.progression import SessionResult, decide
 from station.protocols.settings import PatientSettings, check_settings
 from station.storage import Store
+from station.storage.limits import local
+from station.storage.models import DecisionRecord
 from station.wiring import WiringConfig, load_wiring
 
 DEMO_PROTOCOL = "vibration-ladder"
 CAPS_KEY = "clinician_caps"
-# Caps a lower value makes stricter; min_minutes_between_sessions is stricter when higher.
-TIGHTER_IS_HIGHER = ("min_minutes_between_sessions",)
 
 
 class Planner:
@@ -89,15 +95,7 @@ class Planner:
 
     def effective(self, protocol: Protocol) -> Protocol:
         """The protocol with the clinician's page caps applied (each only tightens)."""
-        over = self.caps_override()
-        if not over:
-            return protocol
-        caps = protocol.caps.model_dump()
-        for key, value in over.items():
-            if key in caps:
-                tighter = max if key in TIGHTER_IS_HIGHER else min
-                caps[key] = tighter(caps[key], value)
-        return protocol.model_copy(update={"caps": Caps.model_validate(caps)})
+        return with_caps(protocol, self.caps_override())
 
     def settings(self) -> PatientSettings:
         plan = self.store.plans.get()
@@ -107,8 +105,45 @@ class Planner:
         except ValidationError:
             return PatientSettings()
 
+    def check_plan(
+        self, protocol: Protocol, levels: dict[str, int], settings: dict[str, Any]
+    ) -> None:
+        """Everything a plan, caps or settings change must pass BEFORE anything is written:
+        the clinician's caps against the protocol, the patient's settings (ranking,
+        thresholds, speed, reminders) against those caps and the device limits, and every
+        ladder of the plan compiled at its level on this station's wiring (a ranked ladder
+        without the patient's ranking, a stroke the brush cannot play, a level over the
+        session cap, ...). Raises ``ConfigError`` naming what to change; returns nothing
+        when the candidate plan would run, so the caller writes it whole or not at all."""
+        try:
+            effective = with_caps(protocol, dict(settings.get(CAPS_KEY) or {}))
+        except ValidationError as exc:
+            raise ConfigError("caps", problems_from_validation(exc)) from None
+        raw = {k: v for k, v in settings.items() if k != CAPS_KEY}
+        try:
+            patient = PatientSettings.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError("settings", problems_from_validation(exc, raw)) from None
+        problems = check_settings(effective, patient, self.wiring)
+        if problems:
+            raise ConfigError(
+                "settings",
+                [
+                    Problem(p.path, f"{p.message}; change the patient's setting first "
+                            "(Settings page) or choose a looser cap", p.value, p.has_value)
+                    for p in problems
+                ],
+            )  # fmt: skip
+        names = [lad.name for lad in protocol.ladders if lad.name in levels]
+        for name in names or [protocol.ladders[0].name]:
+            count = len(protocol.ladder(name).levels)
+            compile_program(effective, level=min(int(levels.get(name, 0)), count - 1),
+                            wiring=self.wiring, settings=patient, ladder=name)  # fmt: skip
+
     def ladder_and_level(self, protocol: Protocol) -> tuple[str, int]:
-        """The ladder to play next: the plan's ladder whose last session is oldest."""
+        """The ladder to play next: the plan's ladder whose last session is oldest. Only
+        sessions that started count: the armed one (or one disarmed unplayed) is not a
+        session played, or the "next" shown while it waits would name the other ladder."""
         plan = self.store.plans.get()
         levels = plan.levels if plan else {}
         names = [lad.name for lad in protocol.ladders if lad.name in levels] or [
@@ -116,7 +151,8 @@ class Planner:
         ]
         last: dict[str, int] = {}
         for s in self.store.sessions.latest(limit=50):
-            last.setdefault(s.ladder, s.id)
+            if s.started_at is not None:
+                last.setdefault(s.ladder, s.id)
         ladder = min(names, key=lambda n: (last.get(n, 0), names.index(n)))
         return ladder, int(levels.get(ladder, 0))
 
@@ -194,11 +230,13 @@ class Planner:
 
     # -- progression --------------------------------------------------------------------------
 
-    def decide_after(self, sid: int) -> None:
-        """Record the progression decision for a session that ran and ended."""
+    def decide_after(self, sid: int, *, revise: bool = False) -> DecisionRecord | None:
+        """Record the progression decision for a session that ran and ended; ``revise``:
+        take it again because a rating came in after the end (``store.progress.
+        revise_decision``: refused once a later session on the ladder was decided)."""
         session = self.store.sessions.get(sid, full=False)
         if session.started_at is None:
-            return
+            return None
         try:
             protocol = library.get_protocol(
                 self.data_dir, session.protocol_id, session.protocol_version
@@ -206,10 +244,11 @@ class Planner:
             rule = protocol.progression_for(session.ladder)
             lad = protocol.ladder(session.ladder)
         except (NotFound, KeyError, ConfigError):
-            return
+            return None
         history = [
             SessionResult(
-                at=h["ended_at"] or self.now(),
+                # In the station's zone: advance_min_days counts the patient's days.
+                at=local(h["ended_at"] or self.now(), self.store.tz),
                 level_index=h["level"],
                 completed=h["completed"],
                 ratings=tuple(h["ratings"]),
@@ -226,7 +265,9 @@ class Planner:
             current_level=min(session.level, len(lad.levels) - 1),
             level_count=len(lad.levels),
         )
-        self.store.progress.record_decision(sid, d.action, d.from_level, d.to_level, d.reason)
+        progress = self.store.progress
+        record = progress.revise_decision if revise else progress.record_decision
+        return record(sid, d.action, d.from_level, d.to_level, d.reason)
 
     # -- changes from the page ----------------------------------------------------------------
 
@@ -255,6 +296,9 @@ class Planner:
         if plan and plan.protocol_id == protocol.id:
             levels.update({k: v for k, v in plan.levels.items() if k in levels})
         levels[ladder] = index
+        # Validated as a whole before anything is written: a refused assignment leaves the
+        # plan (and the Today page, and arming) exactly as they were.
+        self.check_plan(protocol, levels, dict(plan.settings) if plan else {})
         self.store.plans.set(
             protocol.id, protocol.version, levels=levels, reason=f"assigned by {by}"
         )
@@ -286,10 +330,12 @@ class Planner:
             raise ConfigError("caps", problems_from_validation(exc)) from None
         plan = self.store.plans.get()
         assert plan is not None
+        settings = {**plan.settings, CAPS_KEY: over}
+        self.check_plan(protocol, dict(plan.levels), settings)  # before anything is written
         self.store.plans.set(
             plan.protocol_id,
             plan.protocol_version,
-            settings={**plan.settings, CAPS_KEY: over},
+            settings=settings,
             reason=f"caps set by {by}",
         )
         return {"caps": self.effective(protocol).caps.model_dump()}
@@ -300,7 +346,7 @@ class Planner:
         protocol = self.protocol()
         if plan is None or protocol is None:
             raise InvalidInput("plan", None, "an assigned plan", "no plan is assigned yet")
-        protocol = self.effective(protocol)
+        base, protocol = protocol, self.effective(protocol)
         allowed = ("intensity_percent", "brush_speed_cm_s", "reminder_times")
         for key in changes:
             if key not in allowed:
@@ -316,6 +362,7 @@ class Planner:
             p = problems[0]
             raise InvalidInput(p.path, p.value, _cap_of(protocol, p.path), p.message)
         stored = {**plan.settings, **new.model_dump(mode="json")}
+        self.check_plan(base, dict(plan.levels), stored)  # before anything is written
         self.store.plans.set(
             plan.protocol_id,
             plan.protocol_version,

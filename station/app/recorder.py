@@ -26,6 +26,7 @@ class SessionRecorder:
     def __init__(self, *, store: Store, planner: Planner):
         self.store = store
         self.planner = planner
+        self._step: dict[int, int] = {}  # session -> the step the engine last started
 
     def record(self, kind: str | None, sid: int | None, event: dict[str, Any]) -> bool:
         """Record one engine event; True when it ended a session (so re-arm)."""
@@ -40,6 +41,7 @@ class SessionRecorder:
         elif kind == "step_started":
             self.mark_running(sid, event.get("by"))
             step = self.planner.step_of(sid, int(event["index"]))
+            self._step = {sid: step.index}
             self.store.sessions.record_step(
                 sid, step.index, step.kind, step.label, started_at=self.planner.now()
             )
@@ -66,15 +68,36 @@ class SessionRecorder:
             self.final(sid, "stopped", f"fault on {device}: {event.get('message', '')}", "engine")
         return False
 
+    def step_playing(self, sid: int) -> int | None:
+        """The step of ``sid`` the engine last reported starting (None: none yet)."""
+        return self._step.get(sid)
+
     def _panel_rating(self, sid: int, value: int) -> None:
-        """A rating confirmed on the device's own buttons: live while the session plays,
-        otherwise an after-session rating (the store decides whether it still may)."""
+        """A rating confirmed on the device's own buttons: during a ``rate`` step that
+        step's answer, during a stimulus a live rating, after the session an after-step
+        rating that re-decides progression (the store decides whether it still may)."""
         try:
             session = self.store.sessions.get(sid, full=False)
-            live = session.state in ("running", "paused")
-            self.store.ratings.add(sid, value, live=live)
+            playing = session.state in ("running", "paused")
+            step = self._step.get(sid) if playing else None
+            answer = step is not None and self.planner.step_of(sid, step).kind == "rate"
+            self.store.ratings.add(sid, value, step_index=step, live=playing and not answer)
+            if not playing:
+                self.redecide(sid)
         except StationError as exc:
             log.warning("panel rating %s for session %s not kept: %s", value, sid, exc)
+
+    def redecide(self, sid: int) -> bool:
+        """A rating came in after ``sid`` ended: take its progression decision again.
+        True when that moved the plan's level (so the armed session is re-armed)."""
+        try:
+            before = self.store.plans.get()
+            self.planner.decide_after(sid, revise=True)
+            after = self.store.plans.get()
+            return (before and before.levels) != (after and after.levels)
+        except StationError as exc:  # a later session was decided already: it stands
+            log.info("session %s: progression not revised: %s", sid, exc)
+            return False
 
     def mark_running(self, sid: int, by: str | None) -> None:
         try:

@@ -122,8 +122,14 @@ class SessionControl:
             current = self.store.sessions.current()
             if current is not None and current.state in LIVE_ENGINE_STATES:
                 self.recorder.final(current.id, "stopped", reason, by)
-        self.arming.arm_next()
-        self.arming.sync_indicator()
+        # The engine has stopped: that is the answer, whatever arming the next program
+        # does (a plan that cannot run, an engine that refuses to arm) is logged, not
+        # turned into a failed stop.
+        try:
+            self.arming.arm_next()
+            self.arming.sync_indicator()
+        except Exception:
+            log.exception("arming after the stop by %s", by)
         return {"stopped": True, "engine": result}
 
     def rate(
@@ -135,22 +141,33 @@ class SessionControl:
         lingering: bool | None = None,
         lingering_where: str | None = None,
     ) -> dict[str, Any]:
-        """Store a rating (returns once it is on disk); a live one at or above the stop
-        threshold reaches the engine first."""
+        """Store a rating (returns once it is on disk); one at or above the stop threshold
+        while the session plays reaches the engine first and ends the session.
+
+        What the rating is depends on when it comes: during a protocol's ``rate`` step it
+        is that step's answer (an after-step rating, which progression counts); during a
+        stimulus it is a live rating (it can stop the session; progression does not count
+        it); after the session (the store allows the last rate step's answer for a grace
+        window) it is the after-step rating it was late for, and the session's progression
+        decision is taken again with it (``Planner.decide_after(revise=True)``)."""
         with self.engine.record:
             current = self.store.sessions.current()
-            live = current is not None and current.state in LIVE_ENGINE_STATES
+            playing = current is not None and current.state in LIVE_ENGINE_STATES
             stopped = False
             step: int | None = None
-            if current is not None and live:
+            live = False
+            if current is not None and playing:
                 threshold = self.planner.stop_threshold(current.id)
                 if threshold is not None and value >= threshold:
-                    self.link.call("rate", {"value": value})
+                    self.link.call("rate", {"value": value})  # the stop first, then the rest
                     stopped = True
+                    step = self.recorder.step_playing(current.id)
                 else:
+                    step = self._engine_step(current.id)
                     self.arming.call_quiet("rate", {"value": value})
-                step = self.engine.get("step_index")
                 sid = current.id
+                step = step if self._step_kind(sid, step) else None
+                live = self._step_kind(sid, step) != "rate"
             else:
                 ended = [s.id for s in self.store.sessions.latest(limit=5) if s.state != "armed"]
                 if not ended:
@@ -166,10 +183,30 @@ class SessionControl:
                 lingering_where=lingering_where if lingering else None,
             )
             if stopped:
+                what = "live rating" if live else f"answer to rating step {step}:"
                 self.recorder.final(
-                    sid, "stopped", f"live rating {value} at or above the stop threshold", by
+                    sid, "stopped", f"{what} {value} at or above the stop threshold", by
                 )
-        if stopped:
-            self.arming.arm_next()
+            moved = not playing and self.recorder.redecide(sid)
+        if stopped or moved:
+            self.arming.arm_next(force=moved)  # a changed level re-arms the next session
         self._publish({"event": "rating", "session_id": sid, "value": value})
         return {"id": rid, "session_id": sid, "value": value, "live": live, "stopped": stopped}
+
+    def _step_kind(self, sid: int, step: int | None) -> str | None:
+        """The kind of step ``step`` of session ``sid``; None when there is no such step."""
+        if step is None:
+            return None
+        try:
+            return self.planner.step_of(sid, step).kind
+        except StationError:
+            return None
+
+    def _engine_step(self, sid: int) -> int | None:
+        """The step the engine plays now (asked, not remembered: a rating given the moment
+        a rate step begins belongs to it); else the last step event's, if any."""
+        try:
+            step = (self.link.call("status", timeout=1.0) or {}).get("step")
+        except StationError:
+            step = None
+        return step if isinstance(step, int) else self.recorder.step_playing(sid)

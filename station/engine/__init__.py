@@ -1,6 +1,7 @@
 """The stimulus engine: the one process that owns every hardware handle and plays programs.
 
-Modules: ``render`` (pure segment -> setpoint), ``loop`` (absolute-deadline ticker and
+Modules: ``render`` (pure segment -> setpoint), ``brushpath`` (the brush arm's motion on
+and off the skin, laid out and rendered), ``loop`` (absolute-deadline ticker and
 timing statistics), ``rt`` (real-time scheduling, best effort), ``core`` (the state
 machine and the loop), ``commands`` (what each queued command does, given the engine),
 ``messages`` (typed events and status), ``registry`` and ``params`` (IPC methods

@@ -100,6 +100,7 @@ class Engine:
         self.stall_ms = 0.0
         self.stall_spin = False
         self.stall_started_ns = 0  # when the last stall began (tests measure from it)
+        self.time_scale = 1.0  # sim only (sim.time_scale): program ms per real ms; see _play
         # The watchdog counts the heartbeat as fresh until then (a calibration holds the
         # hardware lock for ~1.1 s); see station.engine.watchdog.
         self.relaxed_until_ns = 0
@@ -260,14 +261,14 @@ class Engine:
         player = self.player
         assert player is not None
         ticker = self.ticker
-        t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6)
+        scale = self.time_scale
+        t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6 / scale)
         by = self.pending_start_by
         if by is not None:
             self.pending_start_by = None
             self.hub.emit(ev.StartedEvent(session_id=self.session_id, by=by, t0_ns=t0))
         deadline = ticker.deadline_ns
-        n = 0
-        pc = self.panel_control
+        n, pc, steps = 0, self.panel_control, player.program.steps
         poller = self.poller
         period_ns = ticker.period_ns
         try:
@@ -282,8 +283,8 @@ class Engine:
                 if deadline < 0:  # woken early by a stop or a command: flags seen, wait on
                     deadline = ticker.wait_same()
                     continue
-                t_ms = (deadline - t0) / 1e6
-                self.program_ms = t_ms
+                self.program_ms = t_ms = (deadline - t0) * scale / 1e6
+                hold = False
                 with self.hw_lock:
                     if self.stop_request is not None:
                         continue
@@ -293,6 +294,7 @@ class Engine:
                             self.stop_request = StopRequest("completed", None, time.monotonic_ns())
                             break
                         self.start_step()
+                        hold |= scale > 1 and steps[player.step_index].kind == "rate"
                     else:
                         poller.now_ns = deadline
                         player.tick(t_ms)
@@ -300,6 +302,9 @@ class Engine:
                         n += 1
                 if self.stop_request is not None:
                     continue
+                if hold:  # sim time runs fast (time_scale): a rate step waits for the answer
+                    self.commands.pause(by="sim")
+                    return
                 if self.stall_ms:
                     self._stall()
                 if pc is not None and n % 10 == 0:

@@ -74,3 +74,7 @@ class SimFault(Params):
 class SimStall(Params):
     ms: float = Field(gt=0, le=5000, description="how long the next tick stalls")
     spin: bool = Field(False, description="true: a busy spin; false: a sleep")
+
+
+class SimTimeScale(Params):
+    scale: float = Field(ge=1, le=1000, description="program ms per real ms (the sim clock's rate)")

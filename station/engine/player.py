@@ -15,11 +15,19 @@ are not the player's business: the engine parks every brush in one write
 
 A brush that is parked while its path is away from park (a resume after pause parked it
 mid-stroke; any program that starts mid-segment) does not jump onto the path: it *catches
-up*, moving from where it is toward the rendered setpoint by at most the brush's
-``approach_speed_cm_s`` (or the segment's own speed when that is higher, so it can always
-close the gap) times the program time since the last tick, and follows the path again
-exactly once it is within one such step. A brush that starts a segment from park is
-already on its path (the lead-in begins at park), so the normal lead-in is unchanged.
+up*, moving from where it is toward the rendered setpoint, off the skin by at most the
+brush's ``approach_speed_cm_s`` (or the segment's own speed when that is higher) times the
+program time since the last tick, on the skin by at most the segment's own speed times
+that time (every write while the bristles touch keeps to the prescribed speed), and
+follows the path again exactly once it is within one such step. A brush that starts a
+segment from park is already on its path (the lead-in begins at park), so the normal
+lead-in is unchanged.
+
+On the skin the path itself never moves faster than the segment's speed: strokes are
+trapezoids at that speed, and the lead-in/lead-out glide off the skin at the approach
+speed but on it at the stroke's speed (``brushpath.Glide``). Strokes in one direction
+(``forward``/``backward`` with more than one stroke) would need a return across the skin
+between strokes; ``check_program`` refuses them (``brushpath.one_axis_problem``).
 
 RTP amplitude updates are rate-limited and staggered. A DRV2605L applies a new RTP value
 about once per drive cycle (an LRA at 150-240 Hz: every 4-7 ms; TI: streaming faster than
@@ -47,14 +55,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.engine.render import (
-    BrushPath,
-    amplitude_level,
-    brush_position,
-    code_level,
-    rtp_code,
-    taps_due,
-)
+from station.engine.brushpath import BrushPath, brush_position
+from station.engine.render import amplitude_level, code_level, rtp_code, taps_due
 from station.program import AmplitudeSegment, BrushSegment, Program, TapSegment
 
 UNKNOWN = -1  # a last-written code that forces the next write
@@ -193,6 +195,7 @@ class Player:
         self._last_code = [0] * nh  # start_all leaves RTP at 0
         self._brush_pos: list[float | None] = [None] * nb  # None = parked
         self._park_cm = [br.config.park_cm for br in self._brush]
+        self._travel = [br.travel_cm for br in self._brush]
         # False from a park until the arm has caught up with its rendered path again
         self._on_path = [False] * nb
         self._peak = [0] * nh
@@ -317,26 +320,36 @@ class Player:
             self._strokes[b] = st.strokes_done
             pos = st.position_cm
             if pos is not None and not self._on_path[b]:
-                pos = self._catch_up(b, pos, chase * (t_ms - prev) / 1000.0)
+                pos = self._catch_up(b, pos, path.seg.speed_cm_s, chase, (t_ms - prev) / 1000.0)
             self._move_brush(b, pos)
         for b in step.idle_brushes:
             self._move_brush(b, None)
         self.prev_t_ms = t_ms
 
-    def _catch_up(self, b: int, target_cm: float, max_step_cm: float) -> float:
+    def _catch_up(
+        self, b: int, target_cm: float, skin_speed: float, chase: float, dt_s: float
+    ) -> float:
         """Where brush ``b`` goes this tick while it is off its path: ``target_cm`` when
-        that is within ``max_step_cm`` of where the arm is (it is back on the path from
-        now on), else one ``max_step_cm`` toward it. The arm starts from park (or from its
-        last catch-up point), so it stays between park and the path: it never overshoots,
-        and once the path moves no faster than the step allows the gap can only shrink
-        (the lead-out, at the latest, brings the path back to the arm)."""
+        that is within one step of where the arm is (it is back on the path from now on),
+        else one step toward it. On the skin (the calibrated travel) a step is at most
+        the segment's own speed (``skin_speed``) times ``dt_s``, so rejoining a stroke
+        never brushes faster than prescribed; off the skin it is ``chase`` times ``dt_s``
+        and stops at the skin's edge, entered at the stroke speed from the next tick on.
+        The arm starts from park (or from its last catch-up point), so it stays between
+        park and the path: it never overshoots, and the gap shrinks whenever the path rests
+        between strokes (the lead-out, at the latest, brings the path back to the arm)."""
         cur = self._brush_pos[b]
         here = self._park_cm[b] if cur is None else cur
+        lo, hi = 0.0, self._travel[b]
+        on_skin = lo <= here <= hi
+        step = (skin_speed if on_skin else chase) * dt_s
         gap = target_cm - here
-        if -max_step_cm <= gap <= max_step_cm:
+        new = target_cm if -step <= gap <= step else here + (step if gap > 0 else -step)
+        if not on_skin and (here < lo < new or here > hi > new):
+            new = lo if here < lo else hi  # off the skin: stop at its edge this tick
+        if new == target_cm:
             self._on_path[b] = True
-            return target_cm
-        return here + max_step_cm if gap > 0 else here - max_step_cm
+        return new
 
     def _move_brush(self, b: int, pos: float | None) -> None:
         """One duty write when the setpoint changed. ``None`` parks in one write: the

@@ -18,7 +18,9 @@ Methods (params -> result):
 * simulator only: ``sim.press`` / ``sim.release`` {button}, ``sim.outputs``,
   ``sim.trace`` {since=0, limit=1000}, ``sim.fault`` {device, kind}, ``sim.clear_faults``,
   ``sim.bus_transactions``, ``sim.stall`` {ms, spin=false} (stalls one tick by a sleep or
-  a busy spin: watchdog tests).
+  a busy spin: watchdog tests), ``sim.time_scale`` {scale: 1..1000} (program time runs
+  that many times faster from the next start or resume, following the app's simulated
+  clock; above 1 the engine pauses itself at each rate step for the patient's answer).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class EngineService:
         r.register("sim.bus_transactions", p.NoParams,
                    lambda _: engine.hw.sim.bus_transactions(), **sim)  # fmt: skip
         r.register("sim.stall", p.SimStall, self.sim_stall, **sim)
+        r.register("sim.time_scale", p.SimTimeScale, self.sim_time_scale, **sim)
 
     def __call__(self, method: str, params: dict[str, Any]) -> Any:
         return self.registry(method, params)
@@ -134,3 +137,7 @@ class EngineService:
         self.engine.stall_spin = q.spin
         self.engine.stall_ms = q.ms
         return {"stall_ms": q.ms, "spin": q.spin}
+
+    def sim_time_scale(self, q: p.SimTimeScale) -> dict[str, Any]:
+        self.engine.time_scale = q.scale
+        return {"time_scale": q.scale}

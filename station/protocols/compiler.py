@@ -318,7 +318,7 @@ class _Builder:
         seconds = brush_duration_s(step, speed, accel)
         # The timed moves park -> first stroke and last stroke -> park lie inside the
         # segment, so the step's duration is what the brush really takes.
-        lead_in, lead_out = exact_leads_ms(step, b)
+        lead_in, lead_out = exact_leads_ms(step, b, speed)
         return BrushSegment(
             actuator=b.name,
             start_ms=start,

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from station.engine.brushpath import one_axis_problem
 from station.protocols.effects import EFFECT_ID_MAX, EFFECT_ID_MIN, resolve_effect
 
 SLUG = r"^[a-z][a-z0-9_-]{0,47}$"
@@ -118,10 +119,22 @@ class BrushStep(_Step):
     stroke_cm: float = Field(gt=0, le=100)
     strokes: int = Field(ge=1, le=2000)
     pause_s: float = Field(0, ge=0, le=600, description="pause between strokes")
-    direction: Literal["forward", "backward", "alternate"] = "forward"
+    direction: Literal["forward", "backward", "alternate"] = Field(
+        "alternate",
+        description="alternate: away from park, then back, each pass a stroke (the only "
+        "choice for more than one stroke: the one-axis arm cannot lift off the skin); "
+        "forward/backward: a single stroke",
+    )
     patient_speed: bool = Field(
         True, description="the patient's preferred brushing speed (if set) replaces speed_cm_s"
     )
+
+    @model_validator(mode="after")
+    def _one_axis(self) -> BrushStep:
+        why = one_axis_problem(self.direction, self.strokes)
+        if why:
+            raise ValueError(why)
+        return self
 
 
 class ManualStep(_Step):
@@ -214,6 +227,10 @@ class Caps(_Strict):
     min_minutes_between_sessions: float = Field(0, ge=0, le=1440)
 
 
+# Caps a lower value makes stricter; min_minutes_between_sessions is stricter when higher.
+TIGHTER_IS_HIGHER = ("min_minutes_between_sessions",)
+
+
 class Protocol(_Strict):
     id: Slug
     name: ShortText
@@ -256,3 +273,17 @@ def protocol_json_schema() -> dict[str, Any]:
     schema["title"] = "Station protocol"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+def with_caps(protocol: Protocol, over: dict[str, Any]) -> Protocol:
+    """``protocol`` with the clinician's page caps ``over`` applied, each only tightening
+    the protocol's own (layer 2 stays bounded by the file). ValidationError when the
+    result is not a valid set of caps."""
+    if not over:
+        return protocol
+    caps = protocol.caps.model_dump()
+    for key, value in over.items():
+        if key in caps:
+            tighter = max if key in TIGHTER_IS_HIGHER else min
+            caps[key] = tighter(caps[key], value)
+    return protocol.model_copy(update={"caps": Caps.model_validate(caps)})

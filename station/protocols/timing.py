@@ -1,9 +1,10 @@
 """How long steps take, shared by validation (session-length caps) and the compiler so
 that a protocol that validates is one that compiles within the same caps.
 
-A brush step lasts its strokes *plus* the timed moves from park onto the skin and back
-(the lead-in and lead-out the compiler puts inside the segment, 1-2 s each on the default
-brush). With the station's wiring at hand those are the exact lead times the compiler
+A brush step lasts its strokes *plus* the timed glides from park onto the skin and back
+(the lead-in and lead-out the compiler puts inside the segment: off the skin at the
+brush's approach speed, on it at the stroke's own speed, 2-3 s each at 3 cm/s on the
+default brush). With the station's wiring at hand those are the exact lead times the compiler
 will lay out; without it (validating a file on its own) a conservative allowance is
 counted instead, so a level shown and accepted within ``max_session_minutes`` is not
 refused later by the compiler's cap check for want of them.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from station.engine.render import approach_move, lead_times_ms
+from station.engine.brushpath import lead_times_ms
 from station.protocols.model import BrushStep, Level, RateStep
 from station.wiring import BrushConfig, WiringConfig
 
@@ -24,13 +25,15 @@ DEFAULT_ACCEL_CM_S2 = 60.0
 
 # The lead-time allowance without a wiring. Assumption (documented for the clinician's
 # view too): a brush like the default one, parked 20 degrees before a 50..130 degree
-# travel on an 8 cm arm, i.e. park is 15.4 cm from the far end of the travel, approached
-# at 10 cm/s. Each of the lead-in and lead-out is counted as the move over
-# ASSUMED_LEAD_PATH_CM (more than park to the *far* end, whatever the stroke), so on
+# travel on an 8 cm arm, i.e. park is 4.19 cm off the skin and the travel 11.17 cm long,
+# approached at 10 cm/s. Each of the lead-in and lead-out is a glide: at most
+# ASSUMED_OFF_SKIN_CM off the skin at the approach speed, then at most ASSUMED_ON_SKIN_CM
+# on it (from the edge to wherever the strokes start or end) at the stroke's speed, so on
 # such a brush the allowance is never below the exact lead times. A brush with a longer
 # path or a slower approach_speed_cm_s: validate with the wiring (exact times); the
 # compiler's cap check stays the last word either way.
-ASSUMED_LEAD_PATH_CM = 16.0
+ASSUMED_OFF_SKIN_CM = 4.2
+ASSUMED_ON_SKIN_CM = 11.2
 ASSUMED_APPROACH_SPEED_CM_S = 10.0
 
 
@@ -58,9 +61,12 @@ def step_duration_s(
     return float(step.duration_s)  # type: ignore[attr-defined]
 
 
-def exact_leads_ms(step: BrushStep, brush: BrushConfig) -> tuple[int, int]:
+def exact_leads_ms(
+    step: BrushStep, brush: BrushConfig, speed_cm_s: float | None = None
+) -> tuple[int, int]:
     """Lead-in and lead-out of ``step`` on ``brush`` in whole ms, exactly as the compiler
-    lays them out (the brush's own acceleration and approach speed)."""
+    lays them out (the brush's own acceleration and approach speed; on the skin the glide
+    keeps to the stroke speed ``speed_cm_s``, default the step's own)."""
     return lead_times_ms(
         stroke_cm=step.stroke_cm,
         strokes=step.strokes,
@@ -68,19 +74,26 @@ def exact_leads_ms(step: BrushStep, brush: BrushConfig) -> tuple[int, int]:
         travel_cm=brush.travel_cm,
         park_cm=brush.park_cm,
         approach_speed_cm_s=brush.approach_speed_cm_s,
+        speed_cm_s=speed_cm_s or step.speed_cm_s,
         accel_cm_s2=brush.max_accel_cm_s2,
     )
 
 
-def brush_lead_ms(step: BrushStep, brush: BrushConfig | None = None) -> int:
+def brush_lead_ms(
+    step: BrushStep, brush: BrushConfig | None = None, speed_cm_s: float | None = None
+) -> int:
     """Lead-in + lead-out of ``step`` in whole ms: exact on ``brush``, or the conservative
-    allowance above when the brush is unknown."""
+    allowance above when the brush is unknown.
+
+    The allowance: each glide has two trapezoid legs (off the skin at the approach speed
+    v1, on it at the stroke speed v2 = min(v1, the step's)), and a trapezoid over d at top
+    speed v takes at most d/v + v/a (a triangle's 2*sqrt(d/a) is below that too)."""
     if brush is None:
-        one = approach_move(distance_cm=ASSUMED_LEAD_PATH_CM,
-                            speed_cm_s=ASSUMED_APPROACH_SPEED_CM_S,
-                            accel_cm_s2=DEFAULT_ACCEL_CM_S2).duration_ms  # fmt: skip
-        return 2 * math.ceil(one)
-    return sum(exact_leads_ms(step, brush))
+        v1, a = ASSUMED_APPROACH_SPEED_CM_S, DEFAULT_ACCEL_CM_S2
+        v2 = min(v1, speed_cm_s or step.speed_cm_s)
+        one_s = ASSUMED_OFF_SKIN_CM / v1 + v1 / a + ASSUMED_ON_SKIN_CM / v2 + v2 / a
+        return 2 * math.ceil(one_s * 1000)
+    return sum(exact_leads_ms(step, brush, speed_cm_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +124,7 @@ def level_timing(
             exact = exact and brush is not None
             speed = (speed_cm_s if step.patient_speed else None) or step.speed_cm_s
             accel = brush.max_accel_cm_s2 if brush is not None else accel_cm_s2
-            lead = brush_lead_ms(step, brush)
+            lead = brush_lead_ms(step, brush, speed)
             seconds = brush_duration_s(step, speed, accel)
             total_ms += lead + max(1, math.ceil(seconds * 1000))
             lead_ms += lead

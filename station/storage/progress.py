@@ -84,6 +84,53 @@ class ProgressRepository:
             d = conn.execute("SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)).fetchone()
         return decision_from_row(d)
 
+    def revise_decision(
+        self, session_id: int, action: str, from_level: int, to_level: int, reason: str
+    ) -> DecisionRecord:
+        """Take the decision for ``session_id`` again (a rating given after the session
+        ended changed what it counts): the row is replaced, its reason says what it was,
+        and the plan's level follows the new ``to_level`` when it still stands where the
+        old decision put it (a clinician's later change is never undone). Refused
+        (``Conflict``) once a later session on the same ladder has been decided: that
+        decision built on this one. No decision yet: recorded as ``record_decision``."""
+        if not isinstance(action, str) or not _ACTION.match(action):
+            raise InvalidInput("action", action, "a short lower-case word such as advance")
+        from_level = v.integer("from_level", from_level, 0)
+        to_level = v.integer("to_level", to_level, 0)
+        reason = v.text("reason", reason, 500)
+        with self._db.read() as conn:
+            old = conn.execute(
+                "SELECT * FROM decisions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        if old is None:
+            return self.record_decision(session_id, action, from_level, to_level, reason)
+        now = to_text(self._db.now())
+        with self._db.tx() as conn:
+            row = _session_row(conn, session_id)
+            later = conn.execute(
+                "SELECT session_id FROM decisions WHERE ladder = ? AND session_id > ?",
+                (row["ladder"], session_id),
+            ).fetchone()
+            if later is not None:
+                raise Conflict(
+                    f"session {later[0]} on ladder {row['ladder']} was decided after session "
+                    f"{session_id}; its decision is no longer revised"
+                )
+            was = f" (was {old['action']}: {old['reason']})"
+            text = (reason + was)[:500]
+            conn.execute(
+                """UPDATE decisions SET at = ?, action = ?, from_level = ?, to_level = ?,
+                       reason = ? WHERE id = ?""",
+                (now, action, from_level, to_level, text, old["id"]),
+            )
+            level = conn.execute(
+                "SELECT level FROM plan_levels WHERE ladder = ?", (row["ladder"],)
+            ).fetchone()
+            if to_level != old["to_level"] and level is not None and level[0] == old["to_level"]:
+                write_level(conn, row["ladder"], to_level, f"{action}: {text}", session_id, now)
+            d = conn.execute("SELECT * FROM decisions WHERE id = ?", (old["id"],)).fetchone()
+        return decision_from_row(d)
+
     def history(self, *, ladder: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Finished sessions, newest first, with what progression rules look at: level,
         whether it completed, after-step discomfort ratings (in order), the highest live

@@ -52,12 +52,13 @@ def with_leads(seg: dict[str, Any], *, strokes_ms_extra: int = 0) -> dict[str, A
     strokes (+ ``strokes_ms_extra`` of rest after them) + lead-out."""
     import math
 
-    from station.engine.render import Trapezoid, lead_times_ms
+    from station.engine.brushpath import Trapezoid, lead_times_ms
 
     cfg = load_wiring().brush_by_name(seg["actuator"])
     lead_in, lead_out = lead_times_ms(
         stroke_cm=seg["stroke_cm"], strokes=seg["strokes"],
-        direction=seg.get("direction", "forward"), travel_cm=cfg.travel_cm,
+        direction=seg.get("direction", "alternate"), travel_cm=cfg.travel_cm,
+        speed_cm_s=seg["speed_cm_s"],
         park_cm=cfg.park_cm, approach_speed_cm_s=cfg.approach_speed_cm_s,
         accel_cm_s2=seg["accel_cm_s2"],
     )  # fmt: skip

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from hardware.backend import open_hardware
+from station.engine.brushpath import brush_position
 from station.engine.player import Player
-from station.engine.render import brush_position
 from station.program import Program
 from station.wiring import load_wiring
 from tests.engine.brushtrace import RENDER_MS, duty_step_cm, park_cm, positions, worst_step

@@ -22,8 +22,9 @@ import math
 
 import pytest
 
+from station.engine.brushpath import brush_profile
 from station.engine.player import update_period_ticks
-from station.engine.render import amplitude_level, brush_profile, rtp_code, tap_times
+from station.engine.render import amplitude_level, rtp_code, tap_times
 from station.program import Program
 from tests.engine.helpers import (
     alternating_strokes,

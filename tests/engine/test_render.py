@@ -9,16 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from station.engine.render import (
-    BrushPath,
-    Trapezoid,
-    amplitude_level,
-    brush_position,
-    lead_times_ms,
-    rtp_code,
-    tap_times,
-    taps_due,
-)
+from station.engine.brushpath import BrushPath, Trapezoid, brush_position, lead_times_ms
+from station.engine.render import amplitude_level, rtp_code, tap_times, taps_due
 from station.program import AmplitudeSegment, BrushSegment, TapSegment
 
 
@@ -130,7 +122,7 @@ def planned(**kw) -> BrushPath:
     lead_in, lead_out = lead_times_ms(
         stroke_cm=seg.stroke_cm, strokes=seg.strokes, direction=seg.direction,
         travel_cm=TRAVEL, park_cm=PARK, approach_speed_cm_s=APPROACH,
-        accel_cm_s2=seg.accel_cm_s2,
+        speed_cm_s=seg.speed_cm_s, accel_cm_s2=seg.accel_cm_s2,
     )  # fmt: skip
     seg = seg.model_copy(update={"lead_in_ms": lead_in, "lead_out_ms": lead_out,
                                  "duration_ms": seg.duration_ms + lead_in + lead_out})  # fmt: skip

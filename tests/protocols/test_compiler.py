@@ -68,15 +68,16 @@ def test_brush_speed_layers_and_timing(base, wiring):
     # lead-in + 10 strokes x (6/3 + 3/60) s + 9 x 2 s + lead-out
     strokes_ms = b.duration_ms - b.lead_in_ms - b.lead_out_ms
     assert strokes_ms == pytest.approx(10 * 2050 + 18_000, abs=1)
-    # the lead-in/out are the timed moves park <-> stroke ends (forward strokes, centred),
-    # trapezoids at the brush's approach speed: distance / v + v / a
+    # the lead-in/out are the glides park <-> stroke ends (10 alternating strokes, centred:
+    # the first starts and the last ends at the origin), each two trapezoids meeting at
+    # rest where the skin begins (the travel's 0, park lies below it): off the skin at
+    # the approach speed v, on it at the stroke's 3 cm/s; a trapezoid is distance/v + v/a
     cfg = wiring.brush_by_name("brush")
+    assert b.direction == "alternate" and cfg.park_cm < 0
     v, origin = cfg.approach_speed_cm_s, (cfg.travel_cm - 6) / 2
-    for ms, dist in (
-        (b.lead_in_ms, origin - cfg.park_cm),
-        (b.lead_out_ms, origin + 6 - cfg.park_cm),
-    ):
-        assert ms == pytest.approx((dist / v + v / 60) * 1000, abs=1)
+    glide_s = (-cfg.park_cm / v + v / 60) + (origin / 3 + 3 / 60)
+    for ms in (b.lead_in_ms, b.lead_out_ms):
+        assert ms == pytest.approx(glide_s * 1000, abs=1)
     fast = compile_program(p, level=1, wiring=wiring, settings=PatientSettings(brush_speed_cm_s=25))
     assert _segs(fast, BrushSegment)[0].speed_cm_s == 10  # clinician cap
     slow = compile_program(

@@ -4,6 +4,7 @@ within ``max_session_minutes`` is not refused later by the compiler's cap check.
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -53,7 +54,8 @@ def test_strokes_fit_but_leads_do_not_refused_at_validation_naming_level_length_
         with pytest.raises(ConfigError) as exc:
             validate_data(data, source="f", **kw)
         msg = problems(exc)["ladders[0].levels[0]"]
-        assert "level 'long brushing' lasts about 1.0" in msg
+        # (about 1.03 min with the exact glides, 1.12 with the no-wiring allowance)
+        assert re.search(r"level 'long brushing' lasts about 1\.[01]\d min", msg), msg
         assert "s for the brush to move onto and off the skin" in msg
         assert "above caps.max_session_minutes (1 min)" in msg
         assert ("allowance" in msg) is (not kw)  # exact lead times with the wiring
@@ -77,14 +79,17 @@ def test_validation_with_wiring_is_exactly_the_compiled_length(wiring):
     assert checked > 3
 
 
-@pytest.mark.parametrize("direction", ["forward", "backward", "alternate"])
-@pytest.mark.parametrize("strokes", [1, 2, 3])
-def test_allowance_covers_the_exact_leads_on_the_default_brush(wiring, direction, strokes):
+@pytest.mark.parametrize(
+    ("direction", "strokes"),
+    [("forward", 1), ("backward", 1), ("alternate", 1), ("alternate", 2), ("alternate", 3)],
+)
+@pytest.mark.parametrize("speed", [0.3, 3, 10, 30])
+def test_allowance_covers_the_exact_leads_on_the_default_brush(wiring, direction, strokes, speed):
     brush = wiring.brush_by_name("brush")
-    allowance = brush_lead_ms(BrushStep(kind="brush", actuator="x", speed_cm_s=3,
+    allowance = brush_lead_ms(BrushStep(kind="brush", actuator="x", speed_cm_s=speed,
                                         stroke_cm=1, strokes=1))  # fmt: skip
     for tenth in range(1, int(brush.travel_cm * 10) + 1):
-        step = BrushStep(kind="brush", actuator="brush", speed_cm_s=3, stroke_cm=tenth / 10,
+        step = BrushStep(kind="brush", actuator="brush", speed_cm_s=speed, stroke_cm=tenth / 10,
                          strokes=strokes, direction=direction)  # fmt: skip
         exact = sum(exact_leads_ms(step, brush))
         assert exact <= allowance, (tenth / 10, exact, allowance)
@@ -103,6 +108,8 @@ def test_allowance_covers_the_exact_leads_on_the_default_brush(wiring, direction
 def test_what_validates_without_wiring_compiles_within_the_cap(
     wiring, stroke, strokes, pause, speed, direction, slack_s
 ):
+    if direction != "alternate":
+        strokes = 1  # one-way strokes only as a single stroke (a one-axis arm: test_brush_levels)
     data = brushing(cap_min=1, stroke_cm=stroke, strokes=strokes, pause_s=pause,
                     speed_cm_s=speed, direction=direction)  # fmt: skip
     data["caps"]["max_brush_speed_cm_s"] = 10

@@ -78,6 +78,7 @@ def reset_engine(runtime: EngineRuntime) -> None:
         with contextlib.suppress(StationError):
             c.call("disarm")
         c.call("set_indicator", {"pattern": "idle"})
+        c.call("sim.time_scale", {"scale": 1.0})  # a fast simulated clock ends with its test
     # Let the event pump deliver what the reset emitted before a new subscriber connects.
     wait_for(lambda: not runtime.hub._pending, timeout=2)
     time.sleep(0.05)

@@ -60,6 +60,7 @@ LED_PATTERNS: Mapping[str, Mapping[str, LedMode]] = MappingProxyType(
         "running": {"green": ON, "red": OFF},  # steady green: stimulation on
         "paused": {"green": Blink(0.25, 0.25), "red": OFF},  # fast green: paused, start resumes
         "rating": {"green": ON, "red": Blink(0.5, 0.5)},  # green + red blink: rate now
+        "step": {"green": Blink(0.1, 0.1), "red": OFF},  # 0.6 s of rapid green: next step
         "stopped": {"green": OFF, "red": ON},  # steady red: session stopped
         "limit": {"green": OFF, "red": Blink(0.2, 1.8)},  # red heartbeat: daily limit reached
         "fault": {"green": OFF, "red": Blink(0.1, 0.1)},  # rapid red: hardware fault

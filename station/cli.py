@@ -24,10 +24,15 @@ COMMAND_MODULES = [
     "station.commands.calibrate",
     "station.commands.protocol",
     "station.commands.data",
+    "station.commands.plan",
     "station.commands.install",
     "station.commands.app",
+    "station.commands.users",
+    "station.commands.patients",
     "station.commands.engine",
     "station.commands.sim",
+    "station.commands.hub",
+    "station.commands.stop_listener",
 ]
 
 

@@ -82,6 +82,11 @@ class StorageError(StationError):
     is always left in place and the message says what to do (update, restore a backup)."""
 
 
+class StorageFull(StorageError):
+    """A write the disk refused (full, read-only, an I/O error): nothing was written; the
+    web layer answers 503, and what must not be lost waits in ``station.app.pending``."""
+
+
 class NotFound(StationError):
     """A record (session, user, ...) that does not exist; the web layer answers 404."""
 
@@ -89,6 +94,19 @@ class NotFound(StationError):
 class Conflict(StationError):
     """A request that clashes with the current state (a duplicate name, a session that
     already ended); the web layer answers 409."""
+
+
+class StalePlan(Conflict):
+    """A plan change computed from a plan that has changed since (another clinician's cap,
+    the patient's setting, progression): nothing was written; read it again and redo."""
+
+    def __init__(self, *, expected: int | None, current: int | None, changed_at: str | None):
+        self.expected, self.current, self.changed_at = expected, current, changed_at
+        super().__init__(
+            f"the plan changed since it was read (revision {expected}, now {current}, "
+            f"changed at {changed_at}); nothing was saved: reload it and make the change "
+            "again"
+        )
 
 
 class NotAllowed(Conflict):
@@ -208,6 +226,10 @@ def parse_toml_text(raw: bytes | str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [Problem("", f"not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError(
+            source, [Problem("", "arrays or tables nested too deeply; no station file needs that")]
+        ) from None
 
 
 def short_value(value: Any) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from station.program_trials import DiscriminationPlan
+
 EFFECT_ID_MIN, EFFECT_ID_MAX = 1, 123
 
 
@@ -83,7 +85,7 @@ class BrushSegment(_Timed):
 
 Segment = Annotated[AmplitudeSegment | TapSegment | BrushSegment, Field(discriminator="type")]
 
-StepKind = Literal["vibrate", "tap", "brush", "manual", "rest", "rate"]
+StepKind = Literal["vibrate", "tap", "brush", "manual", "rest", "rate", "discriminate"]
 
 
 class RatingRequest(_Frozen):
@@ -103,6 +105,8 @@ class ProgramStep(_Frozen):
     instruction: str | None = None
     rating: RatingRequest | None = None
     segments: tuple[Segment, ...] = ()
+    # a discriminate step: its trials (site, probe, timing) and seed; never sent to a page
+    discrimination: DiscriminationPlan | None = None
 
     @property
     def end_ms(self) -> int:

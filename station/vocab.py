@@ -74,7 +74,8 @@ EVENT_NAMES: tuple[EventName, ...] = get_args(EventName)
 # --- LED patterns ----------------------------------------------------------------------
 # One per engine state, plus "rating" (rate now), and the idle variants the app chooses.
 LedPattern = Literal[
-    "idle", "due", "armed", "running", "paused", "rating", "stopped", "limit", "fault", "estop"
+    "idle", "due", "armed", "running", "paused", "rating", "step", "stopped", "limit", "fault",
+    "estop",
 ]
 LED_PATTERN_NAMES: tuple[LedPattern, ...] = get_args(LedPattern)
 # What the app may show while the engine is idle (the engine's ``set_indicator``).

@@ -28,6 +28,7 @@ RESERVED_PINS = {0: "HAT ID EEPROM (ID_SD)", 1: "HAT ID EEPROM (ID_SC)", 2: "I2C
 # PWM rounds to whole percent and gives a 50 Hz servo six positions.
 HARDWARE_PWM_PINS = {12: 0, 13: 1, 18: 0, 19: 1}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+SITE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")  # the protocols' body-site slugs
 DEFAULT_WIRING = "default_wiring.toml"
 
 Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number on the 40-pin header")]
@@ -36,6 +37,15 @@ Name = Annotated[
     Field(
         pattern=NAME_RE.pattern,
         description="lower-case name used by protocols, e.g. 'forearm' (a-z, 0-9, _ or -)",
+    ),
+]
+
+Site = Annotated[
+    str | None,
+    Field(
+        pattern=SITE_RE.pattern,
+        description="body site the actuator is placed on, in the protocols' words (e.g. "
+        "'forearm-border'); a patient's plan can override it (plan settings 'sites')",
     ),
 ]
 
@@ -68,6 +78,7 @@ class HapticCalibration(_StrictConfig):
 
 class HapticConfig(_StrictConfig):
     name: Name
+    site: Site = None
     channel: int | None = Field(
         None, ge=0, le=7, description="TCA9548A channel; omit when the driver is on the bus"
     )
@@ -90,6 +101,7 @@ class BrushConfig(_StrictConfig):
     """A hobby servo swinging a soft brush over the skin on an arm of ``radius_cm``."""
 
     name: Name
+    site: Site = None
     pwm_pin: Pin
     frequency_hz: float = Field(50, ge=40, le=330)
     pulse_min_us: float = Field(500, ge=100, le=3000, description="pulse at servo angle 0")
@@ -189,6 +201,11 @@ class WiringConfig(_StrictConfig):
 
     def actuator_names(self) -> set[str]:
         return {h.name for h in self.haptic} | {b.name for b in self.brush}
+
+    def sites(self) -> dict[str, str | None]:
+        """Where each actuator sits on the body, as wired (None: not stated)."""
+        out: dict[str, str | None] = {h.name: h.site for h in self.haptic}
+        return out | {b.name: b.site for b in self.brush}
 
     def haptic_by_name(self, name: str) -> HapticConfig:
         return next(h for h in self.haptic if h.name == name)

@@ -41,7 +41,7 @@ otg_mode=1
 """
 
 
-LIVE_ONLY_SYSTEMCTL = ("daemon-reload", "start", "restart", "stop")
+LIVE_ONLY_SYSTEMCTL = ("daemon-reload", "start", "restart", "try-restart", "stop")
 
 
 class FakeSystemRunner(RecordingRunner):
@@ -105,6 +105,8 @@ class FakeSystemRunner(RecordingRunner):
                     fh.write(f"\nPackage: {pkg}\nStatus: install ok installed\nVersion: 1\n")
         elif tool == "apt-mark" or (tool == "systemctl" and args[1] in LIVE_ONLY_SYSTEMCTL):
             pass
+        elif tool == "haproxy" and args[1:3] == ["-c", "-q"]:
+            pass  # haproxy's own check of the generated config (on a live install)
         elif tool == "modprobe":
             if self.fail_modprobe:
                 from station.install.host import InstallError
@@ -235,6 +237,12 @@ def make_pi(root: Path, model: bytes = b"Raspberry Pi 5 Model B Rev 1.0\x00") ->
 
 def apt_commands(host: Host) -> list[list[str]]:
     return [c for c in host.runner.commands if {"apt-get", "apt-mark"} & set(c)]
+
+
+def lgpio_apt(host: Host) -> list[list[str]]:
+    """The apt commands that concern python3-lgpio (the front door's haproxy and openssl
+    are installed too: ``station.install.proxy_plan``)."""
+    return [c for c in apt_commands(host) if "python3-lgpio" in c]
 
 
 class LiveHost(Host):

@@ -78,7 +78,7 @@ def test_fresh_install_creates_everything(root, source, capsys):
         assert text.splitlines().count(line.line) == 1
         assert line.line in block
     assert (root / "boot/firmware/config.txt.station-backup").read_text() == PI_CONFIG_TXT
-    assert "reboot" in out and ":8080/" in out
+    assert "reboot" in out and "https://" in out and "/ca.crt" in out
 
 
 def test_second_run_changes_nothing_and_says_so(root, source, capsys):

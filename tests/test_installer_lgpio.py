@@ -15,6 +15,7 @@ from tests.installkit import (
     REPO,
     FakeSystemRunner,
     apt_commands,
+    lgpio_apt,
     make_host,
     make_pi,
     snapshot,
@@ -27,7 +28,7 @@ def test_bookworm_pi_gets_lgpio_from_pip_and_no_debian_package(root, source):
     make_pi(root)
     host = make_host(root, source, version=(3, 11))
     install(host, assume_yes=True, ask=None)
-    assert apt_commands(host) == []
+    assert lgpio_apt(host) == []
     venv_cmd = next(c for c in host.runner.commands if c[1:3] == ["-m", "venv"])
     assert "--system-site-packages" not in venv_cmd
 
@@ -54,7 +55,12 @@ def test_trixie_pi_uses_debians_python3_lgpio_and_gives_it_back(root, source, ca
     # uninstall: marked auto-removable (never apt-get remove: that takes dependants along)
     gone = make_host(root, source, version=(3, 13))
     uninstall(gone, purge=False)
-    assert apt_commands(gone) == [["apt-mark", "auto", "python3-lgpio"]]
+    # what the installer put in (lgpio; the front door's haproxy and openssl; Pango for the
+    # PDF report) goes back, marked auto-removable
+    assert apt_commands(gone) == [
+        ["apt-mark", "auto", "haproxy", "libpango-1.0-0", "libpangoft2-1.0-0", "openssl",
+         "python3-lgpio"]
+    ]  # fmt: skip
     last = make_host(root, source, version=(3, 13))
     uninstall(last, purge=False)
     assert last.runner.commands == []
@@ -70,10 +76,10 @@ def test_trixie_with_python3_lgpio_already_there_installs_nothing_and_keeps_it(r
     )
     host = make_host(root, source, version=(3, 13))
     install(host, assume_yes=True, ask=None)
-    assert apt_commands(host) == []
+    assert lgpio_apt(host) == []
     gone = make_host(root, source, version=(3, 13))
     uninstall(gone, purge=True)
-    assert apt_commands(gone) == []  # not ours to give back
+    assert lgpio_apt(gone) == []  # not ours to give back
 
 
 def test_a_removed_but_not_purged_package_counts_as_missing(root, source):

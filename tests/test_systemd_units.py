@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-UNITS = ("station-engine.service", "station-app.service")
+UNITS = ("station-engine.service", "station-app.service", "station-stop.service")
 INSTALLED_STATION = "/opt/station/venv/bin/station"
 
 

@@ -16,9 +16,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.errors import ApiError, register_error_handlers
-from web.security import LoginUser, load_secret_key
+from web.jsonbody import StationJSONProvider
+from web.security import LoginUser, load_secret_key, load_user
 
 DEFAULTS: dict[str, Any] = {
     "SIMULATE": True,
@@ -34,13 +36,19 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
     "SSE_MAX_SECONDS": 300,
     "SSE_HEARTBEAT_SECONDS": 15,
+    "SSE_PER_USER": 3,  # open event streams per account (a phone, a tablet, a reload)
     "JSON_SORT_KEYS": False,
+    # How many reverse proxies in front may be trusted to say who the client is
+    # (X-Forwarded-For/-Proto). 0 unless `station app --behind-proxy` (the installed unit,
+    # behind HAProxy): directly reachable, as under ./run, a client could claim any address.
+    "TRUSTED_PROXIES": 0,
 }
 
 
 def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None) -> Flask:
     """Build the app; ``config`` needs ``DATA_DIR`` unless a coordinator is given."""
     app = Flask(__name__)
+    app.json = StationJSONProvider(app)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     if coordinator is None:
@@ -57,6 +65,11 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     app.extensions["station.app.coordinator"] = coordinator
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(Path(app.config["DATA_DIR"]))
+    trusted = app.config["TRUSTED_PROXIES"]
+    if type(trusted) is not int or not 0 <= trusted <= 3:
+        raise ValueError(f"TRUSTED_PROXIES = {trusted!r}: a whole number of proxies, 0 to 3")
+    if trusted:  # per-address limits (login, Flask-Limiter) then see the real client
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)  # type: ignore[method-assign]
 
     @app.before_request
     def _well_formed() -> None:
@@ -83,20 +96,44 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
 
     @login.user_loader
     def _load(user_id: str) -> LoginUser | None:
-        try:
-            record = coordinator.store.users.get_by_id(int(user_id))
-        except Exception:  # a deleted user or a bad cookie is simply "not logged in"
+        try:  # disabled, logged out (older session epoch), deleted: "not logged in"
+            return load_user(user_id, users=coordinator.store.users)
+        except Exception:  # a bad cookie is simply "not logged in"
             return None
-        return LoginUser.from_record(record) if record is not None else None
 
-    from web import api, auth, clinician, openapi, patient, sim
+    from web import (
+        accounts,
+        api,
+        auth,
+        bodymap,
+        clinician,
+        discrimination,
+        guided,
+        journal,
+        openapi,
+        outcomes,
+        patient,
+        patients,
+        ranking,
+        sim,
+        thresholds,
+    )
 
     app.register_blueprint(auth.bp)
     auth.init(app, limiter=limiter)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(patients.bp)  # several patients: also scopes every request
     app.register_blueprint(clinician.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(guided.bp)
+    app.register_blueprint(journal.bp)
+    app.register_blueprint(ranking.bp)
     app.register_blueprint(sim.bp)
+    app.register_blueprint(thresholds.bp)
+    app.register_blueprint(bodymap.bp)  # issue 16: the sensitive zone's body map
+    app.register_blueprint(outcomes.bp)  # issue 16: outcome measures on a schedule
+    app.register_blueprint(discrimination.bp)  # issue 16: discrimination training
     app.register_blueprint(openapi.bp)
     # Stopping must always work: no login, no CSRF token (a stale page must still stop).
     csrf.exempt(api.stop)

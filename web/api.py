@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask_login import current_user
 
 from station.protocols.settings import PatientSettings
 from web import models as m
 from web import responses as r
-from web import shaping
+from web import shaping, visibility
 from web.auth import whoami
 from web.contract import contract
 from web.errors import ApiError
@@ -39,7 +40,7 @@ def coord() -> Any:
 @contract("Station state, current step, progress and next session (open to all)", ok=r.StatusOut)
 def status() -> Any:
     """Open to all: the stop button's page must know whether anything is running."""
-    out = coord().status()
+    out = visibility.for_visitor(coord().status(), logged_in=current_user.is_authenticated)
     out["user"] = whoami()
     return jsonify(out)
 
@@ -67,16 +68,20 @@ def stop() -> Any:
     reason = body.get("reason", "user") if isinstance(body, dict) else "user"
     if not isinstance(reason, str) or reason not in m.STOP_REASONS:
         reason = "user"
-    return jsonify(coord().stop(reason=reason, by=actor()))
+    answer = coord().stop(reason=reason, by=actor())
+    return jsonify(visibility.answer_for_visitor(answer, logged_in=current_user.is_authenticated))
 
 
 @bp.post("/too-much")
 @login_required_any
 @contract(
-    "Stop at once and record it as too much (a rating of 10)", ok=r.TooMuchOut, errors=STATION
+    "Stop at once and record it as too much (a live rating at the stop threshold)",
+    ok=r.TooMuchOut,
+    errors=STATION,
 )
 def too_much() -> Any:
-    """Stops at once and records that it was too much (a rating of 10 on the session)."""
+    """Stops at once and records that it was too much: a live rating at the session's stop
+    threshold (``station.app.too_much`` says why not 10)."""
     return jsonify(coord().too_much(by=actor()))
 
 
@@ -106,7 +111,8 @@ def reset_estop() -> Any:
 @bp.post("/ratings")
 @role_required("patient", "clinician")
 @contract(
-    "Record a 0-10 rating (201 means it is on disk)",
+    "Record a 0-10 rating (201 means it is on disk; 202: it stopped the session but the "
+    "disk is full, it is written when space is freed; 503 storage_full: not kept)",
     body=m.RatingIn,
     ok=r.RatingOut,
     status=201,
@@ -120,7 +126,7 @@ def ratings(body: m.RatingIn) -> Any:
         lingering=body.lingering,
         lingering_where=body.lingering_where.strip() if body.lingering_where else None,
     )
-    return jsonify(rec), 201
+    return jsonify(rec), 201 if rec.get("saved", True) else 202  # 202: stopped, not on disk
 
 
 @bp.get("/sessions")
@@ -172,9 +178,12 @@ def get_settings() -> Any:
     "Change patient settings (a value above a cap is refused, cap shown)",
     body=m.SettingsIn,
     ok=PatientSettings,
+    errors=(409,),
 )
 def post_settings(body: m.SettingsIn) -> Any:
-    return jsonify(coord().update_settings(body.model_dump(exclude_unset=True), by=actor()))
+    changes = body.model_dump(exclude_unset=True)
+    revision = changes.pop("revision", None)
+    return jsonify(coord().update_settings(changes, by=actor(), revision=revision))
 
 
 @bp.get("/protocols")
@@ -234,7 +243,38 @@ def preview(query: m.PreviewQuery) -> Any:
 @role_required("clinician")
 @contract("Assign a protocol and level (clinician)", body=m.PlanIn, ok=r.PlanOut, errors=(404, 409))
 def plan(body: m.PlanIn) -> Any:
-    return jsonify(coord().assign(body.protocol.strip(), body.level.strip(), by=actor()))
+    return jsonify(
+        coord().assign(
+            body.protocol.strip(), body.level.strip(), by=actor(), revision=body.revision
+        )
+    )
+
+
+@bp.post("/plan/caps")
+@role_required("clinician")
+@contract(
+    "Set the clinician's caps for this patient (clinician); never looser than the "
+    "protocol's, the patient's settings re-clamped to them",
+    body=m.CapsIn,
+    ok=r.CapsOut,
+    errors=(409, *STATION),
+)
+def plan_caps(body: m.CapsIn) -> Any:
+    changes = body.model_dump(exclude_unset=True)
+    revision = changes.pop("revision", None)
+    return jsonify(coord().set_caps(changes, by=actor(), revision=revision))
+
+
+@bp.post("/plan/sites")
+@role_required("clinician")
+@contract(
+    "Place actuators on this patient's body sites (clinician); refused whole when a step "
+    "would then drive an actuator on one of the protocol's avoid_sites",
+    body=m.SitesIn,
+    ok=r.SitesOut,
+)
+def plan_sites(body: m.SitesIn) -> Any:
+    return jsonify(coord().set_sites(dict(body.sites), by=actor()))
 
 
 @bp.get("/hardware/calibration")
@@ -272,12 +312,23 @@ def calibrate(body: m.CalibrateIn) -> Any:
     "Server-sent events: status, step_started, step_finished, stopped, state, fault",
     ok=r.ServerEvent,
     content_type="text/event-stream",
+    errors=(429,),
 )
 def events() -> Response:
     """Server-sent events: the station's state and step changes, pushed as they happen."""
     max_seconds = current_app.config["SSE_MAX_SECONDS"]
     heartbeat = current_app.config["SSE_HEARTBEAT_SECONDS"]
-    sub = coord().subscribe()
+    per_user = current_app.config["SSE_PER_USER"]
+    sub = coord().subscribe_limited(key=f"user:{current_user.get_id()}", limit=per_user)
+    if sub is None:  # each stream holds a server thread: one account may not take them all
+        raise ApiError(
+            429,
+            "too_many_streams",
+            f"this account already has {per_user} event streams open (the most allowed at "
+            "once); close another tab or device showing the station, or wait "
+            f"{heartbeat} s for a closed one to be noticed, then reload",
+            allowed=per_user,
+        )
 
     def stream() -> Iterator[str]:
         deadline = time.monotonic() + max_seconds
@@ -295,6 +346,7 @@ def events() -> Response:
             sub.close()
 
     resp = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    resp.call_on_close(sub.close)  # also when the stream never started (the client left)
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["X-Accel-Buffering"] = "no"
     return resp

@@ -21,7 +21,7 @@ from flask import (
 )
 
 from station.errors import ConfigError, StationError
-from web import shaping
+from web import clinic_audit, clinic_report, clinic_shape, shaping
 from web.auth import create_user
 from web.errors import ApiError, from_station_error
 from web.security import actor, role_required
@@ -42,13 +42,24 @@ def _coord() -> Any:
 
 @bp.get("/")
 def overview() -> Any:
+    """The clinician's landing page: the patients (adherence, last session; choose one),
+    then the ACTIVE patient's plan, caps, ranking and sessions. Why the active patient and
+    not ``?patient=``: a plan change re-arms the engine's next session, and the ranking
+    form and the panel's start act for the active patient, so the page that writes must
+    be about the patient the station works for; read-only pages (report, audit) take
+    ``?patient=``."""
     coord = _coord()
+    store = coord.store
+    plan = store.plans.get()
     return render_template(
         "clinician.html",
         status=coord.status(),
-        protocols=shaping.protocols(coord),
+        patient=store.patients.get(store.patient_id),
+        patients=clinic_shape.desk(coord),
+        choices=clinic_shape.protocol_choices(coord.data_dir),
+        plan_key=f"{plan.protocol_id}@{plan.protocol_version}" if plan else "",
         settings=shaping.get_settings(coord),
-        sessions=coord.list_sessions(limit=20),
+        sessions=clinic_shape.session_rows(store, limit=20),
         inbox=coord.inbox(),
         calibration=_calibration_rows(coord),
     )
@@ -94,47 +105,89 @@ def calibrate() -> Any:
 
 @bp.post("/plan")
 def assign() -> Any:
+    """Assign ``protocol`` (``id@version``: the version chosen is the one assigned) at
+    ``level``; the answer says what the next session will play."""
+    coord = _coord()
+    protocol_id, version = clinic_shape.split_key(request.form.get("protocol", ""))
+    version = request.form.get("version") or version
     try:
-        _coord().assign(request.form.get("protocol", ""), request.form.get("level", ""), by=actor())
+        out = coord.assign(protocol_id, request.form.get("level", ""), by=actor(),
+                           version=version)  # fmt: skip
     except StationError as exc:
         flash(f"Not assigned: {exc}", "error")
     else:
-        flash("Plan assigned; the next session is armed.")
+        name = coord.store.patients.get(coord.store.patient_id).display_name
+        flash(f"Plan assigned for {name}: {out['protocol_id']} v{out['version']} at "
+              f"{_level_words(coord, out)}; the next session is armed.")  # fmt: skip
     return redirect(url_for("clinician.overview"))
+
+
+def _level_words(coord: Any, out: dict[str, Any]) -> str:
+    key = f"{out['ladder']}/{out['level_index']}"
+    try:
+        pv = shaping.preview(coord, out["protocol_id"], key, version=out["version"])
+    except StationError:
+        return key
+    return (f"\"{pv['level_name']}\" ({len(pv['steps'])} steps, "
+            f"{round(pv['duration_ms'] / 60000, 1):g} min)")  # fmt: skip
 
 
 @bp.post("/caps")
 def caps() -> Any:
     changes: dict[str, Any] = {}
+    revision: int | None = None
     for key, raw in request.form.items():
         if key == "csrf_token" or raw == "":
+            continue
+        if key == "revision":  # the plan as the page showed it: a newer one refuses
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+                flash(f"Caps not saved: revision must be a whole number (got {raw!r})", "error")
+                return redirect(url_for("clinician.overview"))
+            revision = int(raw)
             continue
         try:
             changes[key] = float(raw)
         except ValueError:
-            flash(f"{key} must be a number (got {raw!r})", "error")
+            flash(f"Caps not saved: {key} must be a number (got {raw!r})", "error")
             return redirect(url_for("clinician.overview"))
     try:
-        _coord().set_caps(changes, by=actor())
+        out = _coord().set_caps(changes, by=actor(), revision=revision)
     except StationError as exc:
         flash(f"Caps not saved: {exc}", "error")
     else:
-        flash("Caps saved.")
+        flash("Caps saved." + "".join(f" Note: {c}." for c in out.get("clamped", [])))
     return redirect(url_for("clinician.overview"))
 
 
 @bp.post("/users")
 def add_user() -> Any:
+    """A clinician account, or a patient account for the patient record chosen in the
+    form (``patient_id``; default: the active patient)."""
+    role = request.form.get("role", "patient")
+    patient_id: int | None = None
+    if role == "patient":
+        raw = request.form.get("patient_id", "")
+        try:
+            patient_id = clinic_shape.reviewed_patient(_coord(), raw).id
+        except (ApiError, StationError) as exc:
+            flash(f"Account not created: {getattr(exc, 'message', exc)}", "error")
+            return redirect(url_for("clinician.overview") + "#users-h")
     try:
         user = create_user(
-            request.form.get("name", ""),
-            request.form.get("role", "patient"),
-            request.form.get("password", ""),
-        )
+            request.form.get("name", ""), role, request.form.get("password", ""),
+            patient_id=patient_id,
+        )  # fmt: skip
     except ApiError as exc:
         flash(f"Account not created: {exc.message}", "error")
     else:
-        flash(f"Account {user.name} ({user.role}) created.")
+        whose = ""
+        if patient_id is not None:
+            whose = f" for {_coord().store.patients.get(patient_id).display_name}"
+        clinic_audit.note("account", f"account {user.name} ({user.role}){whose} created",
+                          patient_id=patient_id)  # fmt: skip
+        flash(f"Account {user.name} ({user.role}){whose} created.")
+    if request.form.get("back") == "patients":
+        return redirect(url_for("patients.page"))
     return redirect(url_for("clinician.overview"))
 
 
@@ -177,10 +230,17 @@ def protocols() -> Any:
 
 @bp.get("/preview")
 def preview() -> Any:
-    protocol_id = request.args.get("protocol", "")
+    protocol_id, version = clinic_shape.split_key(request.args.get("protocol", ""))
+    version = request.args.get("version") or version
     level = request.args.get("level", "")
-    data = shaping.preview(_coord(), protocol_id, level) if protocol_id and level else None
-    return render_template("preview.html", data=data, protocols=shaping.protocols(_coord()))
+    data = (
+        shaping.preview(_coord(), protocol_id, level, version=version)
+        if protocol_id and level
+        else None
+    )
+    return render_template(
+        "preview.html", data=data, choices=clinic_shape.protocol_choices(_coord().data_dir)
+    )
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -190,7 +250,21 @@ def session(session_id: int) -> Any:
 
 @bp.get("/report")
 def report() -> Any:
-    return render_template("report.html", report=shaping.report(_coord()))
+    """One patient's report (``?patient=``, ``?from=``, ``?to=``: ``web.clinic_report``)."""
+    return clinic_report.page(request.args)
+
+
+@bp.get("/report.pdf")
+def report_pdf() -> Response:
+    body, name = clinic_report.pdf(request.args)
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})  # fmt: skip
+
+
+@bp.get("/audit")
+def audit() -> Any:
+    """Who changed what, newest first (``?patient=``: one patient's and the station's)."""
+    return clinic_audit.page(request.args)
 
 
 @bp.get("/export.json")

@@ -81,6 +81,12 @@ def json_object(*, required: bool = True) -> dict[str, Any]:
         return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
+        try:
+            request.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(
+                400, "invalid", f"the body is not UTF-8 text (byte {exc.start}); send UTF-8 JSON"
+            ) from None
         raise ApiError(
             400, "invalid", "the body must be a JSON object (Content-Type: application/json)"
         )

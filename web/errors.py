@@ -73,6 +73,7 @@ def station_error_status(exc: StationError) -> tuple[int, str]:
         "InvalidInput": (422, "invalid"),
         "NotAllowed": (409, "not_allowed"),
         "EngineUnavailable": (503, "engine_unavailable"),
+        "StorageFull": (503, "storage_full"),
     }.get(name, (409, "refused"))
 
 

@@ -9,17 +9,23 @@ in ``web.responses``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from station.app.simclock import MAX_ADVANCE_S, MAX_RATE
+from station.protocols.model import SLUG
 from station.protocols.settings import HHMM, PatientSettings
 from station.vocab import REQUESTED_STOPS
 
 ROLES = ("clinician", "patient")
+REVISION = (
+    "the plan revision this change was made from (GET /api/settings answers it); when the "
+    "plan has changed since, nothing is saved and the answer is 409 with what changed. "
+    "Without it the change applies on top of the plan in force"
+)
 STOP_REASONS = REQUESTED_STOPS  # one list: station.vocab
-BUTTONS = ("start", "stop", "estop")
+BUTTONS = ("start", "stop", "estop", "up", "down")  # up/down: the rating buttons
 TRIGGER_MAX = 200
 TEXT_MAX = 4000
 
@@ -64,6 +70,15 @@ class RatingIn(Strict):
     lingering_where: str | None = Field(None, max_length=200)
 
 
+class StepEndIn(Strict):
+    """The patient's "End this step" on a guided (manual) step that is playing."""
+
+    index: int = Field(ge=0, le=10_000, description="the step playing now (status.step.index)")
+    why: Literal["numb", "enough"] = Field(
+        "enough", description="numb: it feels numb; enough: enough for now"
+    )
+
+
 class JournalIn(Strict):
     text: Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S")]
     trigger: Annotated[str, Field(max_length=TRIGGER_MAX)] | None = None
@@ -92,11 +107,35 @@ class SettingsIn(Strict):
     intensity_percent: float = _setting("intensity_percent")
     brush_speed_cm_s: float | None = _setting("brush_speed_cm_s")
     reminder_times: list[Annotated[str, Field(pattern=HHMM)]] = _setting("reminder_times")
+    revision: int | None = Field(None, ge=0, description=REVISION)
+
+
+class SitesIn(Strict):
+    """Where the clinician placed the actuators on this patient (plan settings ``sites``);
+    ``null`` puts an actuator back to the wiring's site."""
+
+    sites: dict[
+        Annotated[str, Field(pattern=SLUG, description="an actuator name from the wiring")],
+        Annotated[str, Field(pattern=SLUG, description="body site, e.g. 'upper-arm'")] | None,
+    ] = Field(max_length=16)
 
 
 class PlanIn(Strict):
     protocol: Text = Field(max_length=200)
     level: Text = Field(max_length=200, description="ladder/index, id or name")
+    revision: int | None = Field(None, ge=0, description=REVISION)
+
+
+class CapsIn(Strict):
+    """The clinician's caps for this patient, each at most as loose as the protocol's
+    own; a tighter cap re-clamps the patient's settings it bounds (the answer says so)."""
+
+    max_intensity_percent: float | None = Field(None, gt=0, le=100)
+    max_brush_speed_cm_s: float | None = Field(None, gt=0, le=100)
+    max_session_minutes: float | None = Field(None, gt=0, le=120)
+    sessions_per_day: int | None = Field(None, ge=1, le=24)
+    min_minutes_between_sessions: float | None = Field(None, ge=0, le=1440)
+    revision: int | None = Field(None, ge=0, description=REVISION)
 
 
 class CalibrateIn(Strict):
@@ -125,3 +164,18 @@ class ClockIn(Strict):
 class TraceQuery(Strict):
     since: QueryInt = Field(0, ge=0, le=10**18)
     limit: QueryInt = Field(1000, ge=1, le=10000)
+
+
+class RankingIn(Strict):
+    """The patient's ranking of a patient-ranked ladder, least irritating first."""
+
+    ladder: str = Field(max_length=64, pattern=SLUG, description="a patient-ranked ladder")
+    order: list[Annotated[str, Field(max_length=64, pattern=SLUG)]] = Field(
+        min_length=1, max_length=200, description="every item id once, least irritating first"
+    )
+    protocol: str | None = Field(
+        None,
+        max_length=64,
+        pattern=SLUG,
+        description="the protocol whose ladder it is (default: the plan's, else the library's)",
+    )

@@ -34,7 +34,7 @@ WHY = {
     413: "request body too large",
     415: "not JSON",
     422: "a field's value is not allowed (field, value, allowed)",
-    429: "too many attempts",
+    429: "too many attempts (or, for /api/events, too many open streams)",
     503: "the engine is not reachable",
 }
 

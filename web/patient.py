@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from station.errors import StationError
-from web import shaping
-from web.errors import ApiError, from_station_error
+from web import settings_form, shaping, visibility
+from web.errors import ApiError
 from web.security import actor, login_required_any, role_required
 
 bp = Blueprint("patient", __name__)
@@ -24,7 +25,8 @@ def _coord() -> Any:
 
 @bp.get("/")
 def home() -> Any:
-    return render_template("home.html", status=_coord().status())
+    status = visibility.for_visitor(_coord().status(), logged_in=current_user.is_authenticated)
+    return render_template("home.html", status=status)
 
 
 @bp.post("/stop")
@@ -44,30 +46,23 @@ def history() -> Any:
 @bp.route("/settings", methods=["GET", "POST"])
 @role_required("patient", "clinician")
 def settings() -> Any:
-    error = None
+    errors: dict[str, str] = {}
+    data = shaping.get_settings(_coord())
     if request.method == "POST":
-        changes: dict[str, Any] = {}
-        for key, raw in request.form.items():
-            if key == "csrf_token" or raw == "":
-                continue
-            try:
-                changes[key] = float(raw) if key != "reminder_times" else raw
-            except ValueError:
-                error = ApiError(422, "invalid", f"{key} must be a number", field=key, value=raw)
-                break
-        if error is None:
-            if "reminder_times" in changes:
-                changes["reminder_times"] = [
-                    t.strip() for t in str(changes["reminder_times"]).split(",") if t.strip()
-                ]
+        caps = {f["name"]: f["cap"] for f in data["fields"] if f["kind"] == "number"}
+        changes, errors = settings_form.parse(request.form.to_dict(), caps=caps)
+        if not errors:
             try:
                 _coord().update_settings(changes, by=actor())
-            except ApiError as exc:
-                error = exc
-            except StationError as exc:  # carries field, value and allowed (the cap)
-                error = from_station_error(exc)
+            except (ApiError, StationError) as exc:  # the core's own check, worded per field
+                labels = {f["name"]: f["label"] for f in data["fields"]}
+                field, message = settings_form.refusal(exc, labels=labels)
+                errors[field] = message
             else:
                 flash("Settings saved.")
                 return redirect(url_for("patient.settings"))
-    data = shaping.get_settings(_coord())
-    return render_template("settings.html", data=data, error=error), (422 if error else 200)
+        typed = request.form.to_dict()  # show what was typed, next to its error
+        for f in data["fields"]:
+            if f["name"] in typed:
+                f["value_text"] = typed[f["name"]]
+    return render_template("settings.html", data=data, errors=errors), (422 if errors else 200)

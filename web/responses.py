@@ -74,6 +74,16 @@ class Status(Open):
     fault: dict[str, Any] | None
     estop_latched: bool
     indicator: str
+    questions: dict[str, Any] | None = Field(
+        None, description="what the rating card asks now (the step's own questions)"
+    )
+    guide: dict[str, Any] | None = Field(
+        None, description="before Start: materials, patient notes, sites, stop threshold"
+    )
+    sites: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="actuator -> body site it is placed on (the plan's, else the wiring's)",
+    )
 
 
 class StatusOut(Status):
@@ -89,6 +99,11 @@ class StopOut(Closed):
     stopped: bool
     engine: dict[str, Any]
     status: Status
+    message: str | None = None  # e.g. the record waits for disk space
+
+
+class SitesOut(Closed):
+    sites: dict[str, str | None]
 
 
 class TooMuchOut(StopOut):
@@ -111,12 +126,22 @@ class ResetOut(Closed):
     status: Status
 
 
+class StepEndOut(Closed):
+    session_id: int
+    ended: int
+    reason: str
+    skipped_ms: float
+    status: Status
+
+
 class RatingOut(Closed):
-    id: int
+    id: int | None  # None: not on disk yet (saved false)
     session_id: int
     value: int = Field(ge=0, le=10)
     live: bool
     stopped: bool
+    saved: bool = True  # false (202): it stopped the session, the disk is full; it waits
+    message: str | None = None
 
 
 class RatingRecord(Open):
@@ -127,6 +152,7 @@ class RatingRecord(Open):
     value: int = Field(ge=0, le=10)
     pleasantness: int | None
     lingering: bool | None
+    by: str | None = Field(None, description="who gave it: patient:NAME, clinician:NAME, panel")
 
 
 class JournalOut(Open):
@@ -135,6 +161,7 @@ class JournalOut(Open):
     at: str
     text: str
     trigger: str | None
+    by: str | None = Field(None, description="who wrote it: patient:NAME or clinician:NAME")
 
 
 class Session(Open):
@@ -185,7 +212,13 @@ class HistoryOut(Closed):
     levels: list[HistoryLevel]
 
 
+class CapsOut(Closed):
+    caps: dict[str, Any]
+    clamped: list[str] = Field(description="the patient's settings lowered to the new caps")
+
+
 class SettingsView(Closed):
+    revision: int | None = Field(description="the plan revision these were read at")
     settings: dict[str, Any]
     fields: list[dict[str, Any]]
     caps: list[dict[str, Any]]
@@ -251,7 +284,7 @@ class CalibrateOut(Open):
 
 
 class PressOut(Closed):
-    pressed: Literal["start", "stop", "estop"]
+    pressed: Literal["start", "stop", "estop", "up", "down"]
 
 
 class Output(Open):
@@ -291,3 +324,43 @@ class Document(Open):
     openapi: str
     info: dict[str, Any]
     paths: dict[str, Any]
+
+
+class RankingRecordOut(Closed):
+    """One recorded ranking (never changed afterwards)."""
+
+    id: int
+    at: str = Field(description="when it was recorded (ISO 8601)")
+    ladder: str
+    order: list[str] = Field(description="item ids, least irritating first")
+    context: Literal["intake", "visit"] = Field(
+        description="intake: the ladder's first ranking; visit: a re-ranking"
+    )
+    by: str | None = None
+
+
+class RankingItem(Closed):
+    id: str
+    name: str
+    description: str
+
+
+class RankedLadder(Closed):
+    ladder: str
+    protocol_id: str
+    protocol_name: str
+    description: str
+    in_plan: bool = Field(description="a ladder of the assigned plan's protocol")
+    order: list[str] | None = Field(description="the ranking in force; null: not ranked yet")
+    needs_ranking: bool = Field(description="the plan cannot play this ladder until ranked")
+    items: list[RankingItem] = Field(description="in the order in force (else the file's)")
+    history: list[RankingRecordOut] = Field(description="every ranking recorded, newest first")
+
+
+class RankingsOut(Closed):
+    ladders: list[RankedLadder]
+
+
+class RankingOut(Closed):
+    recorded: RankingRecordOut
+    ladder: RankedLadder

@@ -21,10 +21,11 @@ from flask import redirect, request, url_for
 from flask_login import UserMixin, current_user
 
 from web.errors import ApiError
+from web.passwords import MIN_LENGTH, check_password
 
 ROLES = ("clinician", "patient")
 SECRET_FILE = "secret_key"
-MIN_PASSWORD = 8
+MIN_PASSWORD = MIN_LENGTH
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,21 +43,10 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-def hash_password(password: str) -> str:
-    check_password(password)
+def hash_password(password: str, *, name: str = "") -> str:
+    """The argon2id hash of a password that passes the policy (web/passwords.py)."""
+    check_password(password, name=name)
     return _hasher().hash(password)
-
-
-def check_password(password: str) -> None:
-    """Refuse passwords too short to resist a guess at the panel."""
-    if len(password) < MIN_PASSWORD:
-        raise ApiError(
-            422,
-            "invalid",
-            f"the password must have at least {MIN_PASSWORD} characters",
-            field="password",
-            allowed=f">= {MIN_PASSWORD} characters",
-        )
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
@@ -64,6 +54,19 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_dummy: dict[bool, str] = {}
+
+
+def verify_nobody(password: str) -> bool:
+    """Spend the time of one real verification for a name that has no account (or a bad
+    name), so that a login's duration does not tell which names exist. Always False."""
+    cheap = os.environ.get(CHEAP_HASH_ENV) == "1"
+    if cheap not in _dummy:
+        _dummy[cheap] = _hasher().hash(secrets.token_hex(16))
+    verify_password(_dummy[cheap], password)
+    return False
 
 
 def load_secret_key(data_dir: Path) -> bytes:
@@ -97,21 +100,49 @@ def field(record: Any, name: str) -> Any:
 
 
 class LoginUser(UserMixin):
-    """A logged-in person as Flask-Login needs it; built from a storage row."""
+    """A logged-in person as Flask-Login needs it; built from a storage row.
 
-    def __init__(self, *, user_id: int, name: str, role: str):
+    The id Flask-Login keeps in the session cookie is ``"<user id>:<session epoch>"``
+    (Flask-Login's "alternative tokens"): logging out, disabling the account or resetting
+    its password bumps the epoch in the database, and every cookie of the old epoch,
+    copied or not, stops loading a user.
+    """
+
+    def __init__(
+        self, *, user_id: int, name: str, role: str, epoch: int = 0, patient_id: int | None = None
+    ):
         self.user_id = user_id
         self.name = name
         self.role = role
+        self.epoch = epoch
+        self.patient_id = patient_id  # a patient account's patient record (web/patients.py)
 
     def get_id(self) -> str:
-        return str(self.user_id)
+        return f"{self.user_id}:{self.epoch}"
 
     @classmethod
     def from_record(cls, record: Any) -> LoginUser:
         return cls(
-            user_id=int(field(record, "id")), name=field(record, "name"), role=field(record, "role")
+            user_id=int(field(record, "id")),
+            name=field(record, "name"),
+            role=field(record, "role"),
+            epoch=int(field(record, "session_epoch")),
+            patient_id=getattr(record, "patient_id", None),
         )
+
+
+def load_user(cookie_id: str, *, users: Any) -> LoginUser | None:
+    """Flask-Login's user loader: the account of a cookie, if it is still enabled and the
+    cookie is of the account's current session epoch; anything else is "not logged in"."""
+    user_id, sep, epoch = (cookie_id or "").partition(":")
+    if not sep or not user_id.isdigit() or not epoch.isdigit() or len(cookie_id) > 40:
+        return None
+    record = users.get_by_id(int(user_id))
+    if record is None or field(record, "disabled"):
+        return None
+    if int(field(record, "session_epoch")) != int(epoch):
+        return None
+    return LoginUser.from_record(record)
 
 
 def _refuse(status: int) -> Any:

@@ -65,10 +65,12 @@ def import_protocol(
     }
 
 
-def preview(coord: Any, protocol_id: str, level: str) -> dict[str, Any]:
-    """The compiled program of one level, and per actuator its intensity over time."""
+def preview(coord: Any, protocol_id: str, level: str, *, version: str | None = None
+            ) -> dict[str, Any]:  # fmt: skip
+    """The compiled program of one level (of ``version``; None: the newest), and per
+    actuator its intensity over time."""
     planner = coord.planner
-    protocol = planner.effective(library.get_protocol(coord.data_dir, protocol_id))
+    protocol = planner.effective(library.get_protocol(coord.data_dir, protocol_id, version))
     ladder, index = planner.find_level(protocol, level)
     program = compile_program(
         protocol, level=index, wiring=planner.wiring, settings=planner.settings(), ladder=ladder
@@ -184,6 +186,7 @@ SETTING_FIELDS = (
 
 def get_settings(coord: Any) -> dict[str, Any]:
     planner = coord.planner
+    plan = planner.store.plans.get()
     settings = planner.settings().model_dump(mode="json")
     protocol = planner.protocol()
     caps = planner.effective(protocol).caps if protocol else None
@@ -230,6 +233,7 @@ def get_settings(coord: Any) -> dict[str, Any]:
             }
         )
     return {
+        "revision": plan.revision if plan is not None else None,
         "settings": settings,
         "fields": fields,
         "caps": cap_rows,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
+from pydantic import Field
 
 from web import models, responses
 from web.contract import contract
@@ -30,10 +31,18 @@ def _coord() -> Any:
     return coord
 
 
+def _buttons(coord: Any) -> list[str]:
+    """The buttons this station's panel has (the wiring file's ``[panel]``)."""
+    panel = coord.planner.wiring.panel
+    buttons = ["start", "stop"] + (["estop"] if panel.estop_pin is not None else [])
+    if panel.rating is not None and panel.rating.kind == "buttons":
+        buttons += ["up", "down"]
+    return buttons
+
+
 @bp.get("/sim")
 def panel() -> Any:
-    _coord()
-    return render_template("sim.html", buttons=BUTTONS)
+    return render_template("sim.html", buttons=_buttons(_coord()))
 
 
 @bp.post("/api/sim/buttons/<name>/press")
@@ -55,6 +64,37 @@ def press(name: str) -> Any:
             allowed=list(models.BUTTONS),
         )
     return jsonify(coord.sim_press(name))
+
+
+class PanelOut(responses.Open):
+    """The simulated panel as a patient would see it: the engine's state and the LED
+    pattern it shows (the patterns of the README's panel table), the e-stop latch, the
+    live rating the rating buttons set, and the buttons this panel has."""
+
+    state: str
+    led: str | None = Field(description="the LED pattern showing now (station.vocab)")
+    estop_latched: bool
+    live_rating: int | None = None
+    buttons: list[str]
+
+
+@bp.get("/api/sim/panel")
+@contract(
+    "The simulated panel: engine state, LED pattern, e-stop latch", ok=PanelOut, errors=(404, 503)
+)
+def panel_state() -> Any:
+    coord = _coord()
+    st = coord.link.call("status", timeout=1.0)  # the engine's own answer, not a cache
+    buttons = _buttons(coord)
+    return jsonify(
+        {
+            "state": st.get("state"),
+            "led": st.get("led"),
+            "estop_latched": bool(st.get("estop_latched")),
+            "live_rating": st.get("live_rating"),
+            "buttons": buttons,
+        }
+    )
 
 
 @bp.get("/api/sim/outputs")

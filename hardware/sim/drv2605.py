@@ -114,6 +114,8 @@ class DRV2605Model:
         self._go_end: int | None = None
         self._go_kind = ""
         self._segments: list[tuple[int, float]] = []
+        # Called after every register write (the simulated patient watches the drive).
+        self.on_write: Callable[[], None] | None = None
         self.enabled = enabled
         self._ready_ns = 0
         self._reset()
@@ -184,6 +186,8 @@ class DRV2605Model:
             self._write_reg(reg, buffer[i], now)
             reg += 1
         self._pointer = reg
+        if self.on_write is not None:
+            self.on_write()
 
     def i2c_read(self, buffer: Any, start: int, end: int) -> None:
         now = self._clock()

@@ -15,6 +15,7 @@ from typing import Any
 
 from hardware.sim.drv2605 import DEVICE_ID_DRV2605L, FAULTS, DRV2605Model
 from hardware.sim.i2c import BusTiming, SimI2CBus
+from hardware.sim.patient import SimPatient
 from hardware.sim.pins import TracedMockFactory, make_pin_factory
 from hardware.sim.pwm import SimPWMChannel
 from hardware.sim.tca9548a import TCA9548AModel
@@ -69,6 +70,7 @@ class Simulator:
             for b in wiring.brush
         }
         self._button_pins = self._buttons()
+        self.patient = SimPatient(chips=self.chips)  # feels what the chips drive
 
     def _buttons(self) -> dict[str, int]:
         panel = self.wiring.panel

@@ -51,17 +51,25 @@ class Arming:
         self._publish = publish
         self._lock = threading.RLock()
         self._next_cache: tuple[float, dict[str, Any] | None] | None = None
+        # Set while something else owns the engine (a threshold measurement,
+        # ``station.app.threshold_run``): nothing is armed over it until it is released.
+        self.held_by: str | None = None
 
     def arm_next(self, *, force: bool = False) -> None:
         """Make sure the next program is armed in the engine, if the limits allow."""
         self.invalidate()
         with self._lock:
-            if not self.engine.connected:
+            if not self.engine.connected or self.held_by is not None:
                 return
             current = self.store.sessions.current()
             if current is not None and current.state in LIVE_ENGINE_STATES:
                 return
-            if current is not None and not force and self.engine.get("session_id") == current.id:
+            if (
+                current is not None
+                and not force
+                and self.engine.get("session_id") == current.id
+                and self.engine.get("state") == "armed"
+            ):
                 return
             try:
                 plan = self.planner.next_program()
@@ -82,7 +90,7 @@ class Arming:
                     )
                     self.call_quiet("disarm")
                 return
-            sid = self.planner.create_session(plan)
+            sid = self._session_for(current, plan)
             try:
                 self.link.call(
                     "arm", {"program": plan["program"].model_dump(mode="json"), "session_id": sid}
@@ -95,6 +103,20 @@ class Arming:
             self.engine.refusal = None
             self.engine.update(session_id=sid)
         self._publish({"event": "session", "session_id": sid, "state": "armed"})
+
+    def _session_for(self, current: Any, plan: dict[str, Any]) -> int:
+        """The session row to arm: the armed one that never started, when it is the same
+        program (a stop of an armed station, an engine reconnect: no new record each
+        time); else a new one, the old armed row closed as replaced."""
+        if current is not None and current.state == "armed" and current.started_at is None:
+            try:
+                same = self.planner.program_of(current.id) == plan["program"]
+            except StationError:
+                same = False
+            if same:
+                return int(current.id)
+            self.recorder.final(current.id, "stopped", "replaced before it started", "system")
+        return self.planner.create_session(plan)
 
     def note_refusal(self, exc: StationError, action: str) -> None:
         """Keep what made an arm or a start fail as the station's fault, for the banner:

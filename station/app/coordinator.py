@@ -23,23 +23,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from station.app import calibration, placement, plan_edit
 from station.app.arming import Arming
+from station.app.audit import audited
+from station.app.discrimination import DiscriminationDesk, hide_answers
 from station.app.engine_follow import EngineFollower
 from station.app.engine_link import (
-    CALIBRATE_TIMEOUT_S,
     EngineLink,
-    EngineRefused,
     EngineUnavailable,
 )
 from station.app.engine_view import EngineView
 from station.app.fanout import Fanout, StreamSubscription
+from station.app.guided import EndWhy, StepGuide
+from station.app.patients import ActivePatient, redacted_for_other_patients
 from station.app.planner import Planner
 from station.app.recorder import SessionRecorder
 from station.app.reminders import POLL_S, ReminderScheduler
 from station.app.session_control import SessionControl
 from station.app.simclock import SIM_CLOCK_FILE, SimClock
 from station.app.status_text import describe, engine_fields
-from station.errors import Conflict, InvalidInput, NotFound, StationError
+from station.app.threshold_run import ThresholdRunner
+from station.errors import Conflict, NotFound, StationError
 from station.protocols import library
 from station.storage import Store
 from station.storage.db import utc_now
@@ -69,7 +73,9 @@ class Coordinator:
             self.sim_clock = SimClock(state=self.data_dir / SIM_CLOCK_FILE)
         now = self.sim_clock.now if self.sim_clock is not None else clock
         assert not isinstance(now, SimClock)
-        self.store = store or Store.open(self.data_dir, clock=now or utc_now)
+        base = store or Store.open(self.data_dir, clock=now or utc_now)
+        self.patients = ActivePatient(base=base)  # who the station works for (app.patients)
+        self.store = base.following(self.patients.current)  # that patient's repositories
         self.planner = Planner(
             data_dir=self.data_dir, store=self.store, config_path=config_path, clock=now
         )
@@ -105,6 +111,14 @@ class Coordinator:
             engine=self.engine,
             publish=self.fanout.publish,
         )
+        # Threshold measurements: trials played on the engine (the arming held meanwhile).
+        self.thresholds = ThresholdRunner(store=self.store, planner=self.planner, link=self.link,
+                                          arming=self.arming, fanout=self.fanout,
+                                          simulate=lambda: self.simulate)  # fmt: skip
+        self.guided = StepGuide(store=self.store, planner=self.planner, link=self.link,
+                                engine=self.engine, publish=self.fanout.publish)  # fmt: skip
+        self.discrimination = DiscriminationDesk(store=self.store, planner=self.planner,  # #16
+                                                 link=self.link, rearm=lambda: self.rearmed({}))
         self.follower = EngineFollower(
             link=self.link,
             store=self.store,
@@ -112,7 +126,7 @@ class Coordinator:
             reminders=self.reminders,
             arming=self.arming,
             engine=self.engine,
-            publish=self.fanout.publish,
+            publish=self.discrimination.publisher(self.guided.publisher(self.fanout.publish)),
         )
         # Files a clinician dropped into <data_dir>/protocols-inbox are imported first,
         # so a protocol copied there is in the library before the plan is compiled.
@@ -133,6 +147,7 @@ class Coordinator:
         """Follow the engine's events and run reminders in threads until ``close()``."""
         self.follower.start()
         self.reminders.start()
+        self.recorder.pending.start()  # record writes a full disk refused, retried
 
     def close(self) -> None:
         """Stop following the engine; a program it plays goes on (the engine owns it)."""
@@ -147,6 +162,7 @@ class Coordinator:
         self.reminders.close()
         self.link.close()
         self.follower.join(timeout=5)
+        self.recorder.pending.close()  # a last try before the store closes
         self.store.close()
 
     def __enter__(self) -> Coordinator:
@@ -162,6 +178,7 @@ class Coordinator:
 
     # -- what the page reads ----------------------------------------------------------------
 
+    @redacted_for_other_patients  # a patient account whose patient is not the active one
     def status(self) -> dict[str, Any]:
         try:
             engine = {**engine_fields(self.link.call("status", timeout=1.0)), "connected": True}
@@ -172,22 +189,28 @@ class Coordinator:
         except StationError:
             engine = self.engine.snapshot()
         current = self.store.sessions.current()
-        return describe(
+        nxt = self.arming.next_info()
+        out = describe(
             engine=engine,
             current=current,
             program=self.planner.program_of(current.id) if current is not None else None,
-            nxt=self.arming.next_info(),
+            nxt=nxt,
             simulate=self.simulate,
             fault=self.engine.fault(engine),
             reminder=self.reminders.state,
             indicator=self.arming.indicator(),
         )
+        out["sites"] = placement.current_sites(self.planner)  # actuator -> body site
+        out.update(self.guided.status_extras(out, current=current, nxt=nxt))  # questions, guide
+        out.update(self.discrimination.status_extras(out, current=current))  # never the answer
+        return out
 
     def list_sessions(self, *, limit: int) -> list[dict[str, Any]]:
-        return [s.as_dict() for s in self.store.sessions.latest(limit=limit)]
+        return [hide_answers(s.as_dict()) for s in self.store.sessions.latest(limit=limit,
+                                                                              played=True)]
 
     def get_session(self, session_id: int) -> dict[str, Any]:
-        return self.store.sessions.get(session_id).as_dict()
+        return self.discrimination.session_view(self.store.sessions.get(session_id).as_dict())
 
     def inbox(self) -> dict[str, Any]:
         """The start-up import of ``protocols-inbox`` as the clinician page shows it."""
@@ -203,112 +226,88 @@ class Coordinator:
     # -- what the page does (engine first, then the record; see SessionControl) ------------
 
     def start(self, *, by: str) -> dict[str, Any]:
+        if self.thresholds.state().get("measuring"):
+            raise Conflict("a threshold measurement is running; finish it or press Stop first")
+        self.patients.require_active("starting a session")
         return {**self.control.start(by=by), "status": self.status()}
 
     def pause(self, *, by: str) -> dict[str, Any]:
+        self.patients.require_active("pausing")
         return {**self.control.pause(by=by), "status": self.status()}
 
     def resume(self, *, by: str) -> dict[str, Any]:
+        self.patients.require_active("resuming")
         return {**self.control.resume(by=by), "status": self.status()}
 
     def reset_estop(self, *, by: str) -> dict[str, Any]:
         return {**self.control.reset_estop(by=by), "status": self.status()}
 
     def stop(self, *, reason: str, by: str) -> dict[str, Any]:
-        return {**self.control.stop(reason=reason, by=by), "status": self.status()}
+        self.thresholds.abort(f"{reason} by {by}")  # first: no trial starts after the stop
+        with self.patients.as_station():  # stop always wins, whoever asks
+            out = self.control.stop(reason=reason, by=by)
+        return {**out, "status": self.status()}
 
     def too_much(self, *, by: str) -> dict[str, Any]:
         return {**self.stop(reason="too_much", by=by), "recorded": "too_much"}
 
-    def rate(
-        self,
-        value: int,
-        *,
-        by: str,
-        pleasantness: int | None = None,
-        lingering: bool | None = None,
-        lingering_where: str | None = None,
-    ) -> dict[str, Any]:
-        return self.control.rate(
-            value,
-            by=by,
-            pleasantness=pleasantness,
-            lingering=lingering,
-            lingering_where=lingering_where,
-        )
+    def rate(self, value: int, *, by: str, pleasantness: int | None = None,
+             lingering: bool | None = None, lingering_where: str | None = None,
+             ) -> dict[str, Any]:  # fmt: skip
+        self.patients.require_active("rating")
+        out = self.control.rate(value, by=by, pleasantness=pleasantness, lingering=lingering,
+                                lingering_where=lingering_where)  # fmt: skip
+        if not out["live"] and not out["stopped"]:
+            self.guided.answered(out["id"], by=by)  # a rate step's answer ends the step
+        return out
+
+    def end_step(self, index: int, *, why: EndWhy, by: str) -> dict[str, Any]:  # "enough"
+        return {**self.guided.end_early(index, why=why, by=by), "status": self.status()}
 
     def add_journal(self, text: str, *, trigger: str | None, by: str) -> dict[str, Any]:
-        return self.store.journal.add(text, trigger).as_dict()
+        return self.store.journal.add(text, trigger, by=by[:200]).as_dict()
 
     # -- plan, caps, settings (delegated; changes re-arm) -----------------------------------
 
-    def assign(self, protocol_id: str, level: str, *, by: str) -> dict[str, Any]:
-        out = self.planner.assign(protocol_id, level, by=by)
+    @audited("plan")  # who changed what (station.app.audit)
+    def assign(self, protocol_id: str, level: str, *, by: str, revision: int | None = None,
+               version: str | None = None) -> Any:  # fmt: skip
+        return self.rearmed(plan_edit.assign(self.planner, protocol_id, level, by=by,
+                                              revision=revision, version=version))  # fmt: skip
+
+    @audited("caps")  # who changed what (station.app.audit)
+    def set_caps(self, changes: dict[str, Any], *, by: str, revision: int | None = None) -> Any:
+        return self.rearmed(plan_edit.set_caps(self.planner, changes, by=by, revision=revision))
+
+    @audited("sites")  # who changed what (station.app.audit)
+    def set_sites(self, sites: dict[str, str | None], *, by: str) -> dict[str, Any]:
+        return self.rearmed(placement.set_sites(self.planner, sites, by=by))  # places pads
+
+    @audited("settings")  # who changed what (station.app.audit)
+    def update_settings(self, changes: dict[str, Any], *, by: str, revision: int | None = None
+                        ) -> Any:  # fmt: skip
+        return self.rearmed(plan_edit.update_settings(self.planner, changes, by=by,
+                                                       revision=revision))  # fmt: skip
+
+    def rearmed(self, out: dict[str, Any]) -> dict[str, Any]:
+        """After a plan change: arm what now comes next, LED and reminders to match."""
+        if self.patients.is_other():  # another patient's plan: nothing of theirs is armed
+            return out
         self.arming.arm_next(force=True)
         self.arming.sync_indicator()
-        return out
-
-    def set_caps(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
-        out = self.planner.set_caps(changes, by=by)
-        self.arming.arm_next(force=True)
-        self.arming.sync_indicator()
-        return out
-
-    def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
-        out = self.planner.update_settings(changes, by=by)
-        self.arming.arm_next(force=True)
         self.reminders.check()
         return out
 
-    # -- hardware: haptic auto-calibration (clinician) -------------------------------------
+    # -- hardware: haptic auto-calibration (clinician; ``station.app.calibration``) ----------
 
     def calibration(self) -> dict[str, Any]:
-        """The engine's stored calibration per haptic actuator."""
-        return self.link.call("calibration")
+        return self.link.call("calibration")  # the engine's stored results per actuator
 
     def calibratable(self) -> list[str]:
-        """The actuators auto-calibration is for: the LRAs. They run closed loop, where
-        the results are used; the ERMs run open loop (full scale = OD_CLAMP), where they
-        are not (hardware/README.md, "The drive that reaches the skin")."""
-        return sorted(h.name for h in self.planner.wiring.haptic if h.actuator == "lra")
+        return calibration.calibratable(self.planner.wiring)
 
     def calibrate(self, actuator: Any, *, by: str) -> dict[str, Any]:
-        """DRV2605L auto-calibration of one haptic actuator, run by the engine (~1.1 s).
-        Refused for a brush or an unknown name (``InvalidInput`` naming the allowed
-        ones) and while a session is running or paused (``Conflict`` naming it)."""
-        wiring = self.planner.wiring
-        haptics = self.calibratable()
-        if not isinstance(actuator, str) or actuator not in haptics:
-            brushes = {b.name for b in wiring.brush}
-            erms = {h.name for h in wiring.haptic if h.actuator == "erm"}
-            why = (
-                "is a brush; auto-calibration is for the haptic actuators (DRV2605L)"
-                if isinstance(actuator, str) and actuator in brushes
-                else "is an ERM, run in open loop: there is nothing to calibrate"
-                if isinstance(actuator, str) and actuator in erms
-                else "is not a haptic actuator of this station"
-            )
-            raise InvalidInput(
-                "actuator",
-                actuator,
-                haptics,
-                f"actuator = {actuator!r} {why}; allowed: {', '.join(haptics)}",
-            )
-        current = self.store.sessions.current()
-        if current is not None and current.state in ("running", "paused"):
-            raise Conflict(
-                f"session {current.id} is {current.state}; stop it first, then calibrate {actuator}"
-            )
-        try:
-            result = self.link.call_alone(
-                "calibrate", {"actuator": actuator}, timeout=CALIBRATE_TIMEOUT_S
-            )
-        except EngineRefused as exc:
-            if exc.code in ("unknown_actuator", "not_haptic", "bad_params", "open_loop"):
-                raise InvalidInput("actuator", actuator, haptics, str(exc)) from None
-            raise
-        log.info("haptic %s calibrated by %s: %s", actuator, by, result)
-        return result
+        return calibration.calibrate(self.link, self.store, self.planner.wiring, actuator, by=by)
 
     # -- simulator --------------------------------------------------------------------------
 
@@ -362,6 +361,10 @@ class Coordinator:
 
     def subscribe(self) -> StreamSubscription:
         return self.fanout.subscribe()
+
+    def subscribe_limited(self, *, key: str, limit: int) -> StreamSubscription | None:
+        """A page's event stream, at most ``limit`` open per ``key`` (account)."""
+        return self.fanout.subscribe_limited(key=key, limit=limit)
 
 
 __all__ = ["Coordinator"]

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from station.app import intake
 from station.errors import (
     ConfigError,
     InvalidInput,
@@ -30,7 +31,7 @@ from station.errors import (
 from station.program import Program, ProgramStep
 from station.protocols import library
 from station.protocols.compiler import compile_program, ordered_levels
-from station.protocols.model import TIGHTER_IS_HIGHER, Caps, Protocol, with_caps
+from station.protocols.model import Protocol, with_caps
 from station.protocols.progression import SessionResult, decide
 from station.protocols.settings import PatientSettings, check_settings
 from station.storage import Store
@@ -136,19 +137,27 @@ class Planner:
             )  # fmt: skip
         names = [lad.name for lad in protocol.ladders if lad.name in levels]
         for name in names or [protocol.ladders[0].name]:
+            if intake.needs(effective, patient, name):
+                continue  # compiled (and checked) when its ranking or threshold is recorded
             count = len(protocol.ladder(name).levels)
             compile_program(effective, level=min(int(levels.get(name, 0)), count - 1),
                             wiring=self.wiring, settings=patient, ladder=name)  # fmt: skip
 
-    def ladder_and_level(self, protocol: Protocol) -> tuple[str, int]:
+    def ladder_and_level(
+        self, protocol: Protocol, *, ready: list[str] | None = None
+    ) -> tuple[str, int]:
         """The ladder to play next: the plan's ladder whose last session is oldest. Only
         sessions that started count: the armed one (or one disarmed unplayed) is not a
-        session played, or the "next" shown while it waits would name the other ladder."""
+        session played, or the "next" shown while it waits would name the other ladder.
+        ``ready``: the ladders whose intake is done (``station.app.intake``); one still
+        waiting is chosen only when no ladder is ready."""
         plan = self.store.plans.get()
         levels = plan.levels if plan else {}
         names = [lad.name for lad in protocol.ladders if lad.name in levels] or [
             protocol.ladders[0].name
         ]
+        if ready is not None and any(n in ready for n in names):
+            names = [n for n in names if n in ready]
         last: dict[str, int] = {}
         for s in self.store.sessions.latest(limit=50):
             if s.started_at is not None:
@@ -162,8 +171,24 @@ class Planner:
         if base is None:
             return None
         protocol = self.effective(base)
-        ladder, index = self.ladder_and_level(protocol)
         settings = self.settings()
+        waiting = {
+            lad.name: intake.needs(protocol, settings, lad.name) for lad in protocol.ladders
+        }
+        ladder, index = self.ladder_and_level(
+            protocol, ready=[name for name, need in waiting.items() if not need]
+        )
+        if waiting.get(ladder):
+            pending = waiting[ladder]
+            return {
+                "allowed": False,
+                "message": intake.message(pending),
+                "protocol_id": protocol.id,
+                "protocol_name": protocol.name,
+                "version": protocol.version,
+                "ladder": ladder,
+                "intake": [{"kind": n.kind, "name": n.name, "text": n.text} for n in pending],
+            }
         lad = protocol.ladder(ladder)
         levels = ordered_levels(protocol, lad, settings.rankings.get(ladder))
         index = min(index, len(levels) - 1)
@@ -288,106 +313,9 @@ class Planner:
         allowed = [f"{lad.name}/{i}" for lad in protocol.ladders for i in range(len(lad.levels))]
         raise InvalidInput("level", key, allowed)
 
-    def assign(self, protocol_id: str, level: str, *, by: str) -> dict[str, Any]:
-        protocol = library.get_protocol(self.data_dir, protocol_id)
-        ladder, index = self.find_level(protocol, level)
-        levels = {lad.name: 0 for lad in protocol.ladders}
-        plan = self.store.plans.get()
-        if plan and plan.protocol_id == protocol.id:
-            levels.update({k: v for k, v in plan.levels.items() if k in levels})
-        levels[ladder] = index
-        # Validated as a whole before anything is written: a refused assignment leaves the
-        # plan (and the Today page, and arming) exactly as they were.
-        self.check_plan(protocol, levels, dict(plan.settings) if plan else {})
-        self.store.plans.set(
-            protocol.id, protocol.version, levels=levels, reason=f"assigned by {by}"
-        )
-        return {
-            "protocol_id": protocol.id,
-            "version": protocol.version,
-            "ladder": ladder,
-            "level_index": index,
-        }
-
-    def set_caps(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
-        protocol = self.protocol()
-        if protocol is None:
-            raise InvalidInput("protocol", None, "an assigned plan", "assign a protocol first")
-        fields = Caps.model_fields
-        over = self.caps_override()
-        for key, value in changes.items():
-            if key not in fields:
-                raise InvalidInput(key, value, sorted(fields))
-            mine = getattr(protocol.caps, key)
-            tighter_ok = value >= mine if key in TIGHTER_IS_HIGHER else value <= mine
-            if not tighter_ok:
-                word = "at least" if key in TIGHTER_IS_HIGHER else "at most"
-                raise InvalidInput(key, value, f"{word} {mine:g} (the protocol's own cap)")
-            over[key] = int(value) if key == "sessions_per_day" else float(value)
-        try:
-            Caps.model_validate({**protocol.caps.model_dump(), **over})
-        except ValidationError as exc:
-            raise ConfigError("caps", problems_from_validation(exc)) from None
-        plan = self.store.plans.get()
-        assert plan is not None
-        settings = {**plan.settings, CAPS_KEY: over}
-        self.check_plan(protocol, dict(plan.levels), settings)  # before anything is written
-        self.store.plans.set(
-            plan.protocol_id,
-            plan.protocol_version,
-            settings=settings,
-            reason=f"caps set by {by}",
-        )
-        return {"caps": self.effective(protocol).caps.model_dump()}
-
-    def update_settings(self, changes: dict[str, Any], *, by: str) -> dict[str, Any]:
-        """Patient settings within the caps; a value above a cap is refused, cap shown."""
-        plan = self.store.plans.get()
-        protocol = self.protocol()
-        if plan is None or protocol is None:
-            raise InvalidInput("plan", None, "an assigned plan", "no plan is assigned yet")
-        base, protocol = protocol, self.effective(protocol)
-        allowed = ("intensity_percent", "brush_speed_cm_s", "reminder_times")
-        for key in changes:
-            if key not in allowed:
-                raise InvalidInput(key, changes[key], list(allowed))
-        merged = {**self.settings().model_dump(), **changes}
-        try:
-            new = PatientSettings.model_validate(merged)
-        except ValidationError as exc:
-            p = problems_from_validation(exc, merged)[0]
-            raise InvalidInput(p.path, p.value, _range_of(p.path), p.message) from None
-        problems = check_settings(protocol, new, self.wiring)
-        if problems:
-            p = problems[0]
-            raise InvalidInput(p.path, p.value, _cap_of(protocol, p.path), p.message)
-        stored = {**plan.settings, **new.model_dump(mode="json")}
-        self.check_plan(base, dict(plan.levels), stored)  # before anything is written
-        self.store.plans.set(
-            plan.protocol_id,
-            plan.protocol_version,
-            settings=stored,
-            reason=f"settings changed by {by}",
-        )
-        return new.model_dump(mode="json")
-
     def limits(self) -> tuple[int | None, timedelta | None]:
         protocol = self.protocol()
         if protocol is None:
             return None, None
         caps = self.effective(protocol).caps
         return caps.sessions_per_day, timedelta(minutes=caps.min_minutes_between_sessions)
-
-
-def _range_of(path: str) -> str | None:
-    field = PatientSettings.model_fields.get(path)
-    return field.description if field else None
-
-
-def _cap_of(protocol: Protocol, path: str) -> str | None:
-    caps = protocol.caps
-    if path == "brush_speed_cm_s":
-        return f"<= {caps.max_brush_speed_cm_s:g} cm/s"
-    if path == "reminder_times":
-        return f"at most {caps.sessions_per_day} times"
-    return None

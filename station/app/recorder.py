@@ -11,21 +11,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from station.app.pending import PendingWrites
 from station.app.planner import Planner
 from station.app.status_text import delivered
-from station.errors import Conflict, NotFound, StationError
+from station.errors import Conflict, NotFound, StationError, StorageFull
 from station.storage import Store
 from station.vocab import COMPLETED
 
 log = logging.getLogger("station.app.recorder")
 
 COMPLETED_REASONS = (COMPLETED,)  # the engine's one spelling (station.vocab)
+# "Too much" pressed by nobody logged in (a passer-by, the open stop listener): it stops
+# like any stop, but it is not the patient's rating, so progression must not count it
+# (its words avoid "too_much" and "rating", which ``Planner.decide_after`` counts).
+ANONYMOUS_TOO_MUCH = "too much pressed without a login (a stop, not counted for progression)"
 
 
 class SessionRecorder:
-    def __init__(self, *, store: Store, planner: Planner):
+    def __init__(self, *, store: Store, planner: Planner, pending: PendingWrites | None = None):
         self.store = store
         self.planner = planner
+        # Ends and ratings the disk refused (full), written when it takes them again.
+        self.pending = pending or PendingWrites()
         self._step: dict[int, int] = {}  # session -> the step the engine last started
 
     def record(self, kind: str | None, sid: int | None, event: dict[str, Any]) -> bool:
@@ -57,6 +64,10 @@ class SessionRecorder:
                 delivered=delivered(event.get("delivered")),
             )
         elif kind == "stopped":
+            if self._never_started(sid):
+                # A stop of an armed station ends nothing: the session did not happen, so
+                # it gets no record of its own; arming arms the same session row again.
+                return True
             reason = str(event.get("reason") or "stopped")
             state = "completed" if reason in COMPLETED_REASONS else "stopped"
             self.final(sid, state, reason, event.get("by") or "engine")
@@ -67,6 +78,13 @@ class SessionRecorder:
             device = event.get("device") or "a device"
             self.final(sid, "stopped", f"fault on {device}: {event.get('message', '')}", "engine")
         return False
+
+    def _never_started(self, sid: int) -> bool:
+        try:
+            session = self.store.sessions.get(sid, full=False)
+        except NotFound:
+            return False
+        return session.state == "armed" and session.started_at is None
 
     def step_playing(self, sid: int) -> int | None:
         """The step of ``sid`` the engine last reported starting (None: none yet)."""
@@ -81,7 +99,9 @@ class SessionRecorder:
             playing = session.state in ("running", "paused")
             step = self._step.get(sid) if playing else None
             answer = step is not None and self.planner.step_of(sid, step).kind == "rate"
-            self.store.ratings.add(sid, value, step_index=step, live=playing and not answer)
+            self.store.ratings.add(
+                sid, value, step_index=step, live=playing and not answer, by="panel"
+            )
             if not playing:
                 self.redecide(sid)
         except StationError as exc:
@@ -119,9 +139,18 @@ class SessionRecorder:
         except (Conflict, NotFound):
             pass
 
-    def final(self, sid: int, state: str, reason: str, by: str | None) -> None:
+    def final(self, sid: int, state: str, reason: str, by: str | None) -> bool:
         """End a session in the record once (a later, duplicate report is ignored) and
-        decide progression for it."""
+        decide progression for it. True when that is on disk; False when the disk refused
+        it: then it waits in ``pending`` (ahead of any later report) and is written, with
+        this reason, when the disk takes writes again."""
+        if reason == "too_much" and (by or "anonymous") == "anonymous":
+            reason = ANONYMOUS_TOO_MUCH  # a stop for everyone; a rating only from the patient
+        return self.pending.attempt(
+            f"session {sid} {state} ({reason[:80]})", lambda: self._final(sid, state, reason, by)
+        )
+
+    def _final(self, sid: int, state: str, reason: str, by: str | None) -> None:
         try:
             session = self.store.sessions.get(sid, full=False)
         except NotFound:
@@ -135,4 +164,9 @@ class SessionRecorder:
         except Conflict:
             return
         if session.state != "armed":
-            self.planner.decide_after(sid)
+            try:
+                self.planner.decide_after(sid)
+            except StorageFull:  # the end is on disk; its decision follows it
+                self.pending.defer(
+                    f"session {sid}: progression decision", lambda: self.planner.decide_after(sid)
+                )

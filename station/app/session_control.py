@@ -19,9 +19,14 @@ from station.app.engine_view import EngineView
 from station.app.planner import Planner
 from station.app.recorder import SessionRecorder
 from station.app.status_text import LIVE_ENGINE_STATES
+from station.app.too_much import record_too_much
 from station.errors import Conflict, NotAllowed, StationError
 from station.storage import Store
 
+NOT_SAVED = (
+    "the session stopped, but the station's disk is full: the record will show this stop "
+    "(and the rating) as soon as space is freed; free space on the station"
+)
 START_LINK_WAIT_S = 3.0  # right after start-up the event thread may still be connecting
 
 log = logging.getLogger("station.app.session_control")
@@ -57,6 +62,10 @@ class SessionControl:
                 "the station's engine is not reachable, so nothing can start; outputs stay "
                 "off. Check that the engine is running (station status) and try again"
             )
+        with self.engine.record:  # one start at a time; the engine decides (``start``)
+            return self._start(by=by)
+
+    def _start(self, *, by: str) -> dict[str, Any]:
         current = self.store.sessions.current()
         if current is not None and current.state in ("running", "paused"):
             raise Conflict(f"session {current.id} is already {current.state}; stop it first")
@@ -78,13 +87,16 @@ class SessionControl:
                 nxt["message"] if nxt else "no plan is assigned yet",
                 next_allowed_at=nxt and nxt.get("next_allowed_at"),
             )
-        self.store.sessions.set_state(current.id, "running", "started from the page", by)
+        # Engine first: it alone decides whether this armed session starts (the panel's
+        # start may have won the race: then it is running already, which is the answer).
+        # The record follows what the engine did; a refused start leaves it armed, never
+        # a "stopped" session that did not run.
         try:
-            self.link.call("start", {"session_id": current.id})
+            self.link.call("start", {"session_id": current.id, "by": by[:60]})
         except StationError as exc:
-            self.recorder.final(current.id, "stopped", f"the engine did not start: {exc}", "engine")
             self.arming.note_refusal(exc, "start")
             raise
+        self.recorder.mark_running(current.id, by)
         self._publish({"event": "session", "session_id": current.id, "state": "running"})
         return {"session_id": current.id}
 
@@ -116,12 +128,15 @@ class SessionControl:
 
     def stop(self, *, reason: str, by: str) -> dict[str, Any]:
         """Stop the engine first (outputs off), then record who stopped and why."""
+        saved = True
         with self.engine.record:
             engine_reason = "too_much" if reason == "too_much" else "user"  # station.vocab
             result = self.link.call("stop", {"reason": engine_reason, "by": by})
             current = self.store.sessions.current()
             if current is not None and current.state in LIVE_ENGINE_STATES:
-                self.recorder.final(current.id, "stopped", reason, by)
+                if reason == "too_much" and by != "anonymous":  # the patient's: a rating
+                    record_too_much(self.store, self.planner, self.recorder, current.id, by=by)
+                saved = self.recorder.final(current.id, "stopped", reason, by)
         # The engine has stopped: that is the answer, whatever arming the next program
         # does (a plan that cannot run, an engine that refuses to arm) is logged, not
         # turned into a failed stop.
@@ -130,7 +145,7 @@ class SessionControl:
             self.arming.sync_indicator()
         except Exception:
             log.exception("arming after the stop by %s", by)
-        return {"stopped": True, "engine": result}
+        return {"stopped": True, "engine": result} | ({} if saved else {"message": NOT_SAVED})
 
     def rate(
         self,
@@ -169,29 +184,56 @@ class SessionControl:
                 step = step if self._step_kind(sid, step) else None
                 live = self._step_kind(sid, step) != "rate"
             else:
-                ended = [s.id for s in self.store.sessions.latest(limit=5) if s.state != "armed"]
+                ended = [s.id for s in self.store.sessions.latest(limit=5, played=True)]
                 if not ended:
                     raise Conflict("there is no session to rate yet; start one first")
                 sid = ended[0]
-            rid = self.store.ratings.add(
-                sid,
-                value,
-                step_index=step,
-                live=live,
-                pleasantness=pleasantness,
-                lingering=lingering,
-                lingering_where=lingering_where if lingering else None,
-            )
-            if stopped:
+            kept: dict[str, int] = {}
+
+            def add() -> None:
+                kept["id"] = self.store.ratings.add(
+                    sid,
+                    value,
+                    step_index=step,
+                    live=live,
+                    pleasantness=pleasantness,
+                    lingering=lingering,
+                    lingering_where=lingering_where if lingering else None,
+                    by=by[:200],
+                )
+
+            # A rating that stopped the engine is answered as the stop it was, whatever the
+            # disk says (StorageFull): then it and the session's end wait in ``pending``.
+            if not stopped:
+                add()  # a full disk refuses it (503, StorageFull): nothing stopped, say so
+                saved = True
+            else:
+                saved = self.recorder.pending.attempt(f"rating {value} of session {sid}", add)
                 what = "live rating" if live else f"answer to rating step {step}:"
-                self.recorder.final(
+                end_saved = self.recorder.final(
                     sid, "stopped", f"{what} {value} at or above the stop threshold", by
                 )
+                saved = saved and end_saved
             moved = not playing and self.recorder.redecide(sid)
         if stopped or moved:
-            self.arming.arm_next(force=moved)  # a changed level re-arms the next session
+            try:  # the stop is the answer, whatever arming the next program does
+                self.arming.arm_next(force=moved)  # a changed level re-arms the next session
+            except StationError as exc:
+                if not stopped:
+                    raise
+                log.warning("arming after the rating's stop: %s", exc)
         self._publish({"event": "rating", "session_id": sid, "value": value})
-        return {"id": rid, "session_id": sid, "value": value, "live": live, "stopped": stopped}
+        out: dict[str, Any] = {
+            "id": kept.get("id"),
+            "session_id": sid,
+            "value": value,
+            "live": live,
+            "stopped": stopped,
+            "saved": saved,
+        }
+        if not saved:
+            out["message"] = NOT_SAVED
+        return out
 
     def _step_kind(self, sid: int, step: int | None) -> str | None:
         """The kind of step ``step`` of session ``sid``; None when there is no such step."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from station.program_trials import public_step
+
 LIVE_ENGINE_STATES = ("running", "paused")
 STATE_TEXT = {
     "armed": "Ready: press Start on the page or the panel.",
@@ -105,7 +107,7 @@ def describe(
         idx = engine.get("step_index")
         live_step = current.state in LIVE_ENGINE_STATES
         if live_step and isinstance(idx, int) and 0 <= idx < len(program.steps):
-            step = program.steps[idx].model_dump(mode="json")
+            step = public_step(program.steps[idx])  # a discrimination trial's site: never
         if current.state == "armed":
             state, elapsed = ("armed" if engine.get("connected") else state), 0
     live = current is not None and current.state in LIVE_ENGINE_STATES

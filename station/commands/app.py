@@ -1,4 +1,4 @@
-"""``station app`` (the web page, served by waitress) and ``station user add``.
+"""``station app``: the web page, served by waitress (accounts: station/commands/users.py).
 
 Why waitress: Flask's development server is not for serving; waitress is pure Python,
 runs on the Pi without compilation and handles the long-lived event streams with its
@@ -8,12 +8,11 @@ thread pool. The app binds to 127.0.0.1 unless told otherwise.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 
 from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
-from station.errors import StationError
+from station.sync.cli import add_hub_args, hub_args
 
 DEFAULT_PORT = 8080
 # Each open page holds one thread for its event stream; leave room for requests.
@@ -35,18 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument(
         "--hardware", dest="simulate", action="store_false", help="the engine drives real hardware"
     )
+    p.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="trust one reverse proxy's X-Forwarded-For/-Proto (the installed unit, behind "
+        "HAProxy on 127.0.0.1); never when clients reach the app directly",
+    )
     add_data_dir(p)
     add_config(p)
+    add_hub_args(p)  # the clinic hub's sync agent, a thread of this process (station.sync)
     p.set_defaults(func=run_app)
-
-    u = sub.add_parser("user", help="manage accounts")
-    usub = u.add_subparsers(dest="user_command", metavar="ACTION")
-    add = usub.add_parser("add", help="add an account; the password is read from stdin")
-    add.add_argument("name")
-    add.add_argument("--role", choices=("clinician", "patient"), required=True)
-    add_data_dir(add)
-    add.set_defaults(func=user_add)
-    u.set_defaults(func=lambda args: u.print_help() or 2)
 
 
 def _simulate(args: argparse.Namespace) -> bool:
@@ -74,9 +71,16 @@ def run_app(args: argparse.Namespace) -> int:
             "DATA_DIR": str(data_dir),
             "SIMULATE": _simulate(args),
             "STATION_CONFIG": str(config_path) if config_path else None,
+            "TRUSTED_PROXIES": 1 if args.behind_proxy else 0,
         }
     )
     coordinator = app.extensions["station.app.coordinator"]
+    sync = None
+    if hub_args(args):
+        from station.sync import start_sync
+
+        sync = start_sync(coordinator=coordinator, hub=args.hub, station_id=args.station_id,
+                          data_dir=data_dir)  # fmt: skip
     print(
         f"station app: http://{args.host}:{args.port}/ (data {data_dir}, "
         f"{'simulator' if coordinator.simulate else 'hardware'})",
@@ -92,29 +96,12 @@ def run_app(args: argparse.Namespace) -> int:
             channel_timeout=30,
             ident="station",
             max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024,
+            # waitress drops X-Forwarded-* by default (right when clients reach it directly);
+            # behind HAProxy they pass to the app, whose ProxyFix trusts one hop.
+            clear_untrusted_proxy_headers=not args.behind_proxy,
         )
     finally:
+        if sync is not None:
+            sync.close()
         coordinator.close()
-    return 0
-
-
-def user_add(args: argparse.Namespace) -> int:
-    """Reads the password from stdin (one line) so it never shows in ``ps`` or history."""
-    from station.storage import Store
-    from web.errors import ApiError
-    from web.security import hash_password
-
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.name}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        hashed = hash_password(password)
-    except ApiError as exc:
-        raise StationError(f"password: {exc.message}") from None
-    with Store.open(resolve_data_dir(args)) as store:
-        if store.users.get(args.name) is not None:
-            raise StationError(f"a user called {args.name!r} exists already")
-        user = store.users.create(args.name, args.role, hashed)
-    print(f"created {user.role} {user.name}")
     return 0

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from station.engine import calibrate
+from station.engine import calibrate, step_end
 from station.engine import messages as ev
 from station.engine.messages import SessionId
 from station.engine.player import Player, check_program
@@ -59,6 +59,7 @@ class LoopCommands:
             "calibrate_begin": self.calibrate_begin,
             "set_idle_pattern": self.set_idle_pattern,
             "panel": self.panel,
+            "end_step": lambda **kw: step_end.end_step(self.engine, **kw),
         }
 
     def arm(self, program: Program, session_id: SessionId | None) -> dict[str, Any]:
@@ -103,6 +104,14 @@ class LoopCommands:
         eng = self.engine
         if eng.estop_latched:
             raise EngineError("estop", "the e-stop is latched; reset it first")
+        if (
+            eng.state in ("running", "paused")
+            and session_id is not None
+            and session_id == eng.session_id
+        ):
+            # One decision, here: a page start racing the panel's start (or a second tab)
+            # for the same armed session finds it started, which is what it asked for.
+            return {"state": eng.state, "session_id": eng.session_id, "already": True}
         if eng.state != "armed" or eng.player is None:
             raise EngineError("not_armed", f"nothing armed to start (state {eng.state})")
         if session_id is not None and session_id != eng.session_id:

@@ -86,6 +86,7 @@ class Engine:
         self.program: Program | None = None
         self.player: Player | None = None
         self.program_ms: float | None = None
+        self.t0_ns = 0  # program time 0 of the running stretch; ``step_end`` moves it
         self.heartbeat_ns = time.monotonic_ns()
         # Tells a returning app whether this is the engine it knew (event seqs continue)
         # or a restarted one (seqs start again).
@@ -262,14 +263,13 @@ class Engine:
         assert player is not None
         ticker = self.ticker
         scale = self.time_scale
-        t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6 / scale)
+        self.t0_ns = t0 = ticker.start() - int((self.program_ms or 0.0) * 1e6 / scale)
         by = self.pending_start_by
         if by is not None:
             self.pending_start_by = None
             self.hub.emit(ev.StartedEvent(session_id=self.session_id, by=by, t0_ns=t0))
         deadline = ticker.deadline_ns
-        n, pc, steps = 0, self.panel_control, player.program.steps
-        poller = self.poller
+        n, pc, steps, poller = 0, self.panel_control, player.program.steps, self.poller
         period_ns = ticker.period_ns
         try:
             while True:
@@ -283,7 +283,7 @@ class Engine:
                 if deadline < 0:  # woken early by a stop or a command: flags seen, wait on
                     deadline = ticker.wait_same()
                     continue
-                self.program_ms = t_ms = (deadline - t0) * scale / 1e6
+                self.program_ms = t_ms = (deadline - self.t0_ns) * scale / 1e6
                 hold = False
                 with self.hw_lock:
                     if self.stop_request is not None:

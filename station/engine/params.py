@@ -12,6 +12,7 @@ from pydantic import Field
 
 from station.engine.messages import SessionId
 from station.engine.registry import NoParams, Params
+from station.engine.step_end import EndReason
 from station.program import Program
 from station.vocab import IdlePattern, RequestedStop
 
@@ -27,6 +28,7 @@ class Arm(Params):
 
 class Start(Params):
     session_id: SessionId | None = Field(None, description="must be the armed session")
+    by: str = Field("api", max_length=60, description="who pressed start (the record's)")
 
 
 class Stop(Params):
@@ -39,6 +41,14 @@ class Stop(Params):
 
 class Rate(Params):
     value: int = Field(ge=0, le=10, description="a live rating, a whole number 0..10")
+
+
+class EndStep(Params):
+    index: int = Field(ge=0, description="the step playing now (a manual or rate step)")
+    reason: EndReason = Field(
+        "enough", description="answered: a rate step's answer; enough: it feels numb / enough"
+    )
+    by: str | None = Field(None, max_length=60, description="who ended it")
 
 
 class SetIndicator(Params):
@@ -74,6 +84,22 @@ class SimFault(Params):
 class SimStall(Params):
     ms: float = Field(gt=0, le=5000, description="how long the next tick stalls")
     spin: bool = Field(False, description="true: a busy spin; false: a sleep")
+
+
+class SimPatient(Params):
+    enabled: bool = Field(True, description="answer threshold trials automatically")
+    thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict, description="hidden detection threshold per actuator (0..1]"
+    )
+    tolerances: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict, description="hidden highest manageable level per actuator"
+    )
+    noise: float = Field(0.0, ge=0, le=1, description="SD of the threshold, relative to it")
+    seed: int | None = Field(None, description="seed of the patient's noise (repeatable)")
+
+
+class SimPatientTrial(Params):
+    actuator: str = Field(min_length=1, description="a haptic actuator of the simulator")
 
 
 class SimTimeScale(Params):

@@ -31,6 +31,7 @@ from station.engine.rt import RtOptions
 from station.engine.sdnotify import Notifier
 from station.engine.service import EngineService
 from station.engine.simstate import SimStateFile
+from station.engine.step_cue import StepCue
 from station.engine.watchdog import Watchdog
 from station.paths import socket_path
 from station.wiring import WiringConfig
@@ -74,6 +75,7 @@ class EngineRuntime:
         # gives each HapticDriver the same one); the engine reports and returns it.
         self.engine.calibration_store = CalibrationStore.in_data_dir(self.data_dir)
         self.panel = PanelControl(engine=self.engine, panel=self.hw.panel)
+        self.step_cue = StepCue(engine=self.engine, panel_control=self.panel)  # LEDs only
         self.notifier = Notifier()
         self.watchdog = Watchdog(engine=self.engine, notifier=self.notifier, escalate=escalate)
         self.server = (
@@ -130,6 +132,7 @@ class EngineRuntime:
         self.wait(5.0)
         if self.simstate is not None:
             self.simstate.close()
+        self.step_cue.close()
         self.hw.close()  # outputs off again, pins released
         self.hub.close()
         self.notifier.close()

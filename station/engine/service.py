@@ -9,6 +9,8 @@ Methods (params -> result):
   by?} -> {stopped: true, state} (returns once the loop has silenced every output, or
   after 1 s with stopped=false)
 * ``rate`` {value: 0..10} -> {stopped: bool}
+* ``end_step`` {index, reason: "answered"|"enough", by?} -> {ended, kind, reason, by,
+  skipped_ms, state}: the playing manual or rate step ends now (``station.engine.step_end``)
 * ``calibrate`` {actuator} -> the stored auto-calibration values (takes ~1.1 s; refused
   while a session plays or is paused, for a brush or an unknown name)
 * ``calibration`` -> {actuators: {name: {actuator_kind, stored, pinned_in_wiring}}, file}
@@ -21,6 +23,9 @@ Methods (params -> result):
   a busy spin: watchdog tests), ``sim.time_scale`` {scale: 1..1000} (program time runs
   that many times faster from the next start or resume, following the app's simulated
   clock; above 1 the engine pauses itself at each rate step for the patient's answer).
+* simulator only: ``sim.patient`` {enabled, thresholds, tolerances, noise, seed},
+  ``sim.patient_state``, ``sim.patient_begin`` / ``sim.patient_answer`` {actuator}: the
+  simulated patient (``hardware.sim.patient``) who answers threshold trials.
 """
 
 from __future__ import annotations
@@ -47,12 +52,15 @@ class EngineService:
         r.register("status", p.NoParams, lambda _: engine.status())
         r.register("arm", p.Arm, self.arm)
         r.register("disarm", p.NoParams, lambda _: engine.submit("disarm"))
-        r.register("start", p.Start, lambda q: engine.submit("start", session_id=q.session_id))
+        r.register("start", p.Start, lambda q: engine.submit("start", session_id=q.session_id,
+                                                               by=q.by))
         r.register("pause", p.NoParams, lambda _: engine.submit("pause"))
         r.register("resume", p.NoParams, lambda _: engine.submit("resume"))
         r.register("reset_estop", p.NoParams, lambda _: engine.submit("reset_estop"))
         r.register("stop", p.Stop, self.stop)
         r.register("rate", p.Rate, lambda q: {"stopped": engine.rate(q.value)})
+        r.register("end_step", p.EndStep, lambda q: engine.submit(
+            "end_step", index=q.index, reason=q.reason, by=q.by))  # fmt: skip
         r.register("calibrate", p.Calibrate, lambda q: run_calibration(engine, q.actuator))
         r.register("calibration", p.NoParams, lambda _: stored(engine))
         r.register("set_indicator", p.SetIndicator,
@@ -70,6 +78,11 @@ class EngineService:
                    lambda _: engine.hw.sim.bus_transactions(), **sim)  # fmt: skip
         r.register("sim.stall", p.SimStall, self.sim_stall, **sim)
         r.register("sim.time_scale", p.SimTimeScale, self.sim_time_scale, **sim)
+        r.register("sim.patient", p.SimPatient, self.sim_patient, **sim)
+        r.register("sim.patient_state", p.NoParams,
+                   lambda _: engine.hw.sim.patient.state(), **sim)  # fmt: skip
+        r.register("sim.patient_begin", p.SimPatientTrial, self.sim_patient_begin, **sim)
+        r.register("sim.patient_answer", p.SimPatientTrial, self.sim_patient_answer, **sim)
 
     def __call__(self, method: str, params: dict[str, Any]) -> Any:
         return self.registry(method, params)
@@ -141,3 +154,27 @@ class EngineService:
     def sim_time_scale(self, q: p.SimTimeScale) -> dict[str, Any]:
         self.engine.time_scale = q.scale
         return {"time_scale": q.scale}
+
+    def sim_patient(self, q: p.SimPatient) -> dict[str, Any]:
+        """The simulated patient (``hardware.sim.patient``): hidden thresholds, noise."""
+        try:
+            state: dict[str, Any] = self.engine.hw.sim.patient.configure(
+                enabled=q.enabled, thresholds=q.thresholds, tolerances=q.tolerances,
+                noise=q.noise, seed=q.seed)  # fmt: skip
+        except ValueError as exc:
+            raise EngineError("bad_params", str(exc)) from None
+        return state
+
+    def sim_patient_begin(self, q: p.SimPatientTrial) -> dict[str, Any]:
+        try:
+            self.engine.hw.sim.patient.begin(q.actuator)
+        except ValueError as exc:
+            raise EngineError("bad_params", str(exc)) from None
+        return {"actuator": q.actuator}
+
+    def sim_patient_answer(self, q: p.SimPatientTrial) -> dict[str, Any]:
+        try:
+            out: dict[str, Any] = self.engine.hw.sim.patient.answer(q.actuator)
+        except ValueError as exc:
+            raise EngineError("bad_params", str(exc)) from None
+        return out

@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from station.install.boot_config import CONFIG_TXT, find_config_txt, missing_boot_lines
+from station.install.first_run import setup_code_line
 from station.install.host import Host, InstallError
 from station.install.plan import (
-    APP_ENV,
     CONFIG,
     DATA_DIR,
-    DEFAULT_PORT,
     SECRET_KEY,
     UNITS,
     VENV,
@@ -93,17 +92,12 @@ def execute(
 
 
 def page_address(host: Host) -> str:
-    """Where the page will be: the port from /etc/station/app.env if set there."""
+    """Where the page will be: HAProxy serves it over HTTPS (station.install.proxy_plan);
+    the app itself listens on 127.0.0.1 only."""
     import socket
 
-    port = str(DEFAULT_PORT)
-    env = host.path(APP_ENV)
-    if env.is_file():
-        for line in env.read_text(encoding="utf-8").splitlines():
-            key, _, value = line.strip().partition("=")
-            if key == "STATION_PORT" and value.strip():
-                port = value.strip().strip("\"'")
-    return f"http://{socket.gethostname()}.local:{port}/"
+    del host
+    return f"https://{socket.gethostname()}.local/  (trust the station's CA from /ca.crt)"
 
 
 def install(host: Host, *, assume_yes: bool, ask: Callable[[str], bool] | None) -> int:
@@ -144,6 +138,9 @@ def install(host: Host, *, assume_yes: bool, ask: Callable[[str], bool] | None) 
             flush=True,
         )
     print(f"station: the page will be at {page_address(host)}", flush=True)
+    code_line = setup_code_line(host)
+    if code_line:
+        print(f"station: {code_line}", flush=True)
     return 3 if outcome.refused else 0
 
 

@@ -43,6 +43,7 @@ from station.install.boot_config import (
     watchdog_dropin_text,
 )
 from station.install.host import Host, InstallError, account_ids, group_members, owned_as
+from station.install.proxy_plan import proxy_actions
 from station.install.uninstall import uninstall_plan
 from station.install.venv import apt_action, lgpio_from_debian, source_digest, venv_action
 from station.wiring import load_wiring
@@ -266,6 +267,7 @@ def install_plan(host: Host) -> list[Action]:
         venv_action(),
         *_os_actions(),
         *_units_actions(),
+        *proxy_actions(),  # after the units: HAProxy's stop backend is station-stop
         # Off Raspberry Pi OS there is no config.txt: install() says so instead.
         *([_boot_action(host, wiring_boot_lines(host))] if find_config_txt(host) else []),
     ]

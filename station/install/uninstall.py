@@ -1,4 +1,5 @@
-"""The uninstall plan: units and venv go; data and config stay unless ``purge``.
+"""The uninstall plan: units, venv, the HAProxy config and drop-in and the station's own
+certificates go; data and config stay unless ``purge``.
 
 config.txt is left alone (a board may need it for other things); the apt packages the
 install added are given back (marked auto-removable, never removed outright).
@@ -18,6 +19,8 @@ from station.install.action import (
 )
 from station.install.boot_config import MODULES_LOAD, WATCHDOG_DROPIN
 from station.install.host import Host, account_ids
+from station.install.proxy import HAPROXY_CFG, HAPROXY_DROPIN
+from station.install.tls import TLS_DIR
 
 
 def _remove_system_file(h: Host, absolute: str) -> None:
@@ -34,6 +37,22 @@ def _remove_system_file_action(absolute: str) -> Action:
         _remove_system_file(h, absolute)
 
     return Action(summary=f"remove {absolute}", needed=needed, apply=apply)
+
+
+def _remove_proxy(h: Host) -> None:
+    """The front door the install added (``station.install.proxy_plan``): the station's
+    HAProxy config and the drop-in pointing Debian's haproxy.service at it; HAProxy goes
+    back to its own /etc/haproxy/haproxy.cfg (the package's conffile, never touched)."""
+    h.remove(HAPROXY_DROPIN)
+    h.remove(HAPROXY_CFG)
+    if h.live and not h.dry_run and h.path("/run/systemd/system").is_dir():
+        h.runner.run(["systemctl", "daemon-reload"])
+        h.runner.run(["systemctl", "try-restart", "haproxy.service"])
+
+
+def _own_tls(h: Host) -> bool:
+    """The certificates the install made; a brought one (``KEEP``) stays unless purge."""
+    return h.path(TLS_DIR).exists() and not h.path(f"{TLS_DIR}/KEEP").exists()
 
 
 def _give_back_packages(h: Host) -> None:
@@ -78,6 +97,17 @@ def uninstall_plan(host: Host, *, purge: bool) -> list[Action]:
             apply=lambda h: h.remove(VENV),
         ),
         *(_remove_system_file_action(path) for path in (MODULES_LOAD, WATCHDOG_DROPIN)),
+        Action(
+            summary=f"remove {HAPROXY_CFG} and {HAPROXY_DROPIN} (HAProxy back to its own)",
+            needed=lambda h: h.path(HAPROXY_CFG).exists() or h.path(HAPROXY_DROPIN).exists(),
+            apply=_remove_proxy,
+        ),
+        Action(
+            summary=f"remove {TLS_DIR} (the station's CA and certificate; a brought one "
+            "with KEEP stays)",
+            needed=_own_tls,
+            apply=lambda h: h.remove(TLS_DIR),
+        ),
         Action(
             summary="give back the apt packages the install added (marked auto-removable)",
             needed=lambda h: h.path(APT_RECORD).exists(),

@@ -27,10 +27,12 @@ from station.program import (
     RatingRequest,
     TapSegment,
 )
+from station.protocols.discriminate import compile_step as compile_discriminate
 from station.protocols.effects import effect, weaker_variant
 from station.protocols.load import protocol_hash as hash_of
 from station.protocols.model import (
     BrushStep,
+    DiscriminateStep,
     Ladder,
     Level,
     ManualStep,
@@ -41,6 +43,7 @@ from station.protocols.model import (
     VibrateStep,
 )
 from station.protocols.settings import PatientSettings, check_ranking
+from station.protocols.sites import site_problems
 from station.protocols.timing import brush_duration_s, exact_leads_ms
 from station.wiring import WiringConfig
 
@@ -51,6 +54,7 @@ DEFAULT_LABELS = {
     "manual": "Guided step",
     "rest": "Rest",
     "rate": "Rating",
+    "discriminate": "Which spot was touched?",
 }
 
 
@@ -116,6 +120,9 @@ def compile_program(
         built = builder.step(i, step, t, f"{chosen.name} step {i + 1}")
         steps.append(built)
         t = built.end_ms
+    # The opposite rule on the skin: any level of this ladder (progression can reach each)
+    # driving an actuator placed on an avoided site refuses the program.
+    builder.problems += site_problems(protocol, wiring=wiring, settings=settings, ladder=lad.name)
     if builder.problems:
         raise ConfigError(source, builder.problems)
     cap_ms = round(protocol.caps.max_session_minutes * 60_000)
@@ -168,6 +175,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.haptics = {h.name: h for h in wiring.haptic}
         self.brushes = {b.name: b for b in wiring.brush}
+        self.hash = hash_of(protocol)  # seeds a discrimination sequence
 
     def step(self, index: int, step: object, start: int, where: str) -> ProgramStep:
         kind = getattr(step, "kind", "")
@@ -200,6 +208,11 @@ class _Builder:
                 **({"prompt": step.prompt} if step.prompt else {}),
             )
             return ProgramStep(**common, duration_ms=_ms(step.duration_s), rating=rating)
+        if isinstance(step, DiscriminateStep):
+            return compile_discriminate(step, index=index, start=start, label=label, where=where,
+                                        protocol=self.protocol, protocol_hash=self.hash,
+                                        wiring=self.wiring, settings=self.settings,
+                                        problems=self.problems)  # fmt: skip
         raise TypeError(f"unknown step {step!r}")  # the model admits no other kind
 
     def _missing(self, where: str, name: str, kind: str, known: set[str]) -> None:

@@ -19,8 +19,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from station.errors import ConfigError, Problem, parse_toml_text, problems_from_validation
+from station.protocols import discriminate
 from station.protocols.effects import effect
-from station.protocols.model import BrushStep, Protocol, TapStep, VibrateStep
+from station.protocols.model import BrushStep, DiscriminateStep, Protocol, TapStep, VibrateStep
 from station.protocols.timing import level_timing
 from station.wiring import WiringConfig
 
@@ -89,6 +90,7 @@ def cross_check(p: Protocol, wiring: WiringConfig | None = None) -> list[Problem
                 problems.append(Problem(vp, _too_long(level.name, timing, caps)))
             for si, step in enumerate(level.steps):
                 problems += _step_problems(p, step, f"{vp}.steps[{si}]")
+                problems += discriminate.cap_problems(p, step, f"{vp}.steps[{si}]")
     return problems
 
 
@@ -190,6 +192,10 @@ def check_against_wiring(p: Protocol, wiring: WiringConfig) -> list[Problem]:
                             )
                 elif isinstance(step, BrushStep):
                     problems += _brush_problems(step, sp, brushes)
+                elif isinstance(step, DiscriminateStep):  # haptic, on distinct body sites
+                    problems += discriminate.placement_problems(
+                        step, where=sp, haptics=haptics, placed=wiring.sites()
+                    )
     return problems
 
 

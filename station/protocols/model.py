@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from station.engine.brushpath import one_axis_problem
+from station.protocols.discriminate_rules import discriminate_problem
 from station.protocols.effects import EFFECT_ID_MAX, EFFECT_ID_MIN, resolve_effect
 
 SLUG = r"^[a-z][a-z0-9_-]{0,47}$"
@@ -157,8 +158,59 @@ class RateStep(_Step):
     duration_s: float = Field(30, gt=0, le=600, description="time allowed to answer")
 
 
+class Probe(_Strict):
+    name: Slug = Field(description="what the patient answers with, e.g. 'strong'")
+    intensity: Intensity
+    pattern: Pattern | None = Field(None, description="bursts within the stimulus")
+
+
+class Adaptive(_Strict):
+    """After each block with at least ``after_block_correct_percent`` correct, the stronger
+    probe moves ``closer_by_percent`` (points of full scale) toward the weaker one from the
+    next session on, never closer than ``min_difference_percent``."""
+
+    after_block_correct_percent: float = Field(90, gt=0, le=100)
+    closer_by_percent: float = Field(gt=0, le=50, description="points of full scale")
+    min_difference_percent: float = Field(gt=0, le=100, description="points of full scale")
+
+
+class DiscriminateStep(_Step):
+    """Discrimination training (Moseley, Pain 2009): the patient names which site (and
+    which probe) was touched, random order, blocks with rest; unanswered within answer_s:
+    missed. Sites are haptic actuators placed on distinct body sites."""
+
+    kind: Literal["discriminate"]
+    sites: list[Actuator] = Field(min_length=2, max_length=8, description="haptic actuators")
+    intensity: Intensity = Field(description="each stimulus (without probes)")
+    probes: list[Probe] | None = Field(None, description="exactly two, clearly different")
+    stimuli_per_block: int = Field(24, ge=2, le=200)
+    blocks: int = Field(3, ge=1, le=10)
+    stimulus_s: float = Field(1.0, ge=0.1, le=10, description="each stimulus, ramps included")
+    ramp_s: float = Field(0.1, ge=0.02, le=5, description="ramp up and down (no jumps)")
+    answer_s: float = Field(3.0, ge=0.5, le=60, description="time to answer after the stimulus")
+    interval_s: float = Field(1.0, ge=0, le=60, description="pause before the next stimulus")
+    rest_s: float = Field(60, ge=0, le=600, description="rest between blocks")
+    feedback: bool = Field(True, description="say at once whether the answer was right")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="none: new each session")
+    adaptive: Adaptive | None = Field(None, description="harder probes as the patient improves")
+
+    @property
+    def duration_s(self) -> float:
+        """Every stimulus with its answer window, the pauses between, rests between blocks."""
+        n, each = self.stimuli_per_block, self.stimulus_s + self.answer_s
+        block = n * each + (n - 1) * self.interval_s
+        return self.blocks * block + (self.blocks - 1) * self.rest_s
+
+    @model_validator(mode="after")
+    def _rules(self) -> DiscriminateStep:
+        why = discriminate_problem(self, max_step_s=MAX_STEP_S)
+        if why:
+            raise ValueError(why)
+        return self
+
+
 Step = Annotated[
-    VibrateStep | TapStep | BrushStep | ManualStep | RestStep | RateStep,
+    VibrateStep | TapStep | BrushStep | ManualStep | RestStep | RateStep | DiscriminateStep,
     Field(discriminator="kind"),
 ]
 

@@ -44,6 +44,20 @@ class PatientSettings(BaseModel):
         default_factory=dict,
         description="per patient-ranked ladder: item ids from least to most irritating",
     )
+    sites: dict[Annotated[str, Field(pattern=SLUG)], Annotated[str, Field(pattern=SLUG)]] = (
+        Field(
+            default_factory=dict,
+            description="per actuator: the body site it is placed on for this patient, "
+            "replacing the wiring's site (set by the clinician; station.protocols.sites)",
+        )
+    )
+
+    discrimination: dict[str, int] = Field(
+        default_factory=dict,
+        description="kept by the station (issue 16): 'sessions' of discrimination played "
+        "(a new random sequence each), 'closer_steps' the adaptive moves earned, "
+        "'last_session' the session last counted",
+    )
 
     @field_validator("reminder_times")
     @classmethod
@@ -125,8 +139,12 @@ def check_settings(
                     True,
                 )
             )
+    # A ranking is the patient's and outlives a protocol change (it may be recorded before
+    # the protocol that plays it is assigned): only the ladders this protocol has are its.
+    own = {lad.name for lad in protocol.ladders}
     for ladder, ranking in settings.rankings.items():
-        problems += check_ranking(protocol, ladder, ranking)
+        if ladder in own:
+            problems += check_ranking(protocol, ladder, ranking)
     return problems
 
 

@@ -25,6 +25,7 @@ from station.storage.db import (
     schema_version,
 )
 from station.storage.migrations import latest_version, refuse_newer
+from station.storage.station_sessions import abort_all_unfinished
 from station.storage.store import Store
 
 
@@ -103,7 +104,9 @@ def restore(src_file: Path, data_dir: Path, *, force: bool = False) -> RestoreRe
     with Store.open(data_dir) as store:  # migrates an older backup to this version
         now_version = store.schema_version
         # A session in progress when the backup was taken is not running now.
-        aborted = store.sessions.abort_unfinished("in progress when the restored backup was taken")
+        aborted = abort_all_unfinished(
+            store.db, "in progress when the restored backup was taken"
+        )
     return RestoreResult(src, live, kept, version, now_version, aborted)
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from station.errors import StorageError
+from station.errors import StorageError, StorageFull
 from station.storage.db import utc_now
 
 
@@ -64,14 +64,27 @@ class Database:
                 ) from None
             try:
                 yield conn
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                    conn.execute("ROLLBACK")
+                if _disk_refused(exc):
+                    raise StorageFull(
+                        f"{self.path}: the write could not be saved ({exc})"
+                    ) from exc
+                raise
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _disk_refused(exc):
+                    raise StorageFull(
+                        f"{self.path}: the write could not be saved ({exc})"
+                    ) from None
                 raise StorageError(f"{self.path}: the write could not be saved ({exc})") from None
 
     @contextmanager
@@ -88,3 +101,14 @@ class Database:
     def _check_open(self) -> None:
         if self._closed:
             raise StorageError(f"{self.path}: the store is closed")
+
+
+# The primary result codes (https://www.sqlite.org/rescode.html) that mean the disk would not
+# take the write: SQLITE_READONLY (8), SQLITE_IOERR (10, and its extended codes), SQLITE_FULL
+# (13). Anything else (a locked database, a programming error) is not a full disk.
+_DISK_CODES = frozenset({8, 10, 13})
+
+
+def _disk_refused(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _DISK_CODES

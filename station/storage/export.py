@@ -17,6 +17,8 @@ from statistics import mean
 from typing import Any
 
 from station import __version__
+from station.storage import outcome_report
+from station.storage.discrimination import discrimination_of, discrimination_report
 from station.storage.limits import local
 from station.storage.models import Session
 from station.storage.store import Store
@@ -58,7 +60,7 @@ CSV_COLUMNS = [
 
 
 def all_sessions(store: Store) -> list[Session]:
-    return store.sessions.between(_EPOCH, _FAR, full=True)
+    return store.sessions.between(_EPOCH, _FAR, full=True, played=True)  # started only
 
 
 def export_json(store: Store) -> dict[str, Any]:
@@ -76,7 +78,13 @@ def export_json(store: Store) -> dict[str, Any]:
                 {"protocol_id": p, "protocol_version": v, "protocol_hash": h} for p, v, h in hashes
             ],
         },
-        "users": [u.as_dict() for u in store.users.all()],
+        # One patient's record: its patient, its own accounts and the clinicians'.
+        "patient": store.patients.get(store.patient_id).as_dict(),
+        "users": [
+            u.as_dict()
+            for u in store.users.all()
+            if u.patient_id is None or u.patient_id == store.patient_id
+        ],
         "plan": plan.as_dict() if plan else None,
         "level_history": [c.as_dict() for c in store.progress.level_history()],
         "sessions": [s.as_dict() for s in sessions],
@@ -86,6 +94,12 @@ def export_json(store: Store) -> dict[str, Any]:
         "reminders": [
             {"id": r["id"], "at": r["at"].isoformat(timespec="milliseconds"), "kind": r["kind"]}
             for r in store.reminders.between(_EPOCH, _FAR)
+        ],
+        # Body maps, VAS, flares, medication, the schedule and each measure's trend.
+        "outcomes": outcome_report.report(store),
+        # Every discrimination stimulus: site (probe) driven, what was named, correct, missed.
+        "discrimination_trials": [
+            t.as_dict() for t in discrimination_of(store).between(_EPOCH, _FAR)
         ],
     }
 
@@ -197,8 +211,10 @@ def report_data(
             }
         )
     days = store.progress.adherence(start, end, sessions_per_day=sessions_per_day)
-    prescribed = sessions_per_day * len(days) if sessions_per_day else None
-    done = sum(d.completed for d in days)
+    # Each day against what was prescribed that day; days before the plan count nothing.
+    counted = [d.prescribed for d in days if d.prescribed is not None]
+    prescribed = sum(counted) if counted else None
+    done = sum(d.completed for d in days if d.prescribed is not None or prescribed is None)
     return {
         "generated_at": _iso(store.now()),
         "period": {"start": start.isoformat(), "end": end.isoformat()},
@@ -208,15 +224,19 @@ def report_data(
         "adherence": {
             "days": [d.as_dict() for d in days],
             "sessions_completed": done,
-            "sessions_started": sum(d.started for d in days),
+            "sessions_started": sum(
+                d.started for d in days if d.prescribed is not None or prescribed is None
+            ),
             "sessions_prescribed": prescribed,
             "percent": round(100 * done / prescribed, 1) if prescribed else None,
         },
+        "discrimination": discrimination_report(store, start=start, end=end),  # issue 16
         "stopped_sessions": [
             {"session_id": s.id, "reason": s.end_reason, "by": s.ended_by, "at": _iso(s.ended_at)}
             for s in sessions
             if s.state in ("stopped", "aborted")
         ],
+        "outcomes": outcome_report.report(store),  # each scheduled measure as a trend
     }
 
 

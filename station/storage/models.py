@@ -8,7 +8,7 @@ times) that the API and the JSON export both use, so the two never drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 Role = Literal["clinician", "patient"]
@@ -31,6 +31,8 @@ DEFAULT_LADDER = "main"
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat(timespec="milliseconds")
+    if isinstance(value, date):  # a day (a patient's enrolment)
+        return value.isoformat()
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -53,12 +55,17 @@ class _Record:
 
 @dataclass(frozen=True)
 class User(_Record):
-    _private = ("password_hash",)
+    _private = ("password_hash", "session_epoch")
     id: int
     name: str
     role: Role
     password_hash: str
     created_at: datetime
+    disabled: bool = False
+    # Bumped at logout, disable and password reset: login cookies of an older epoch fail.
+    session_epoch: int = 0
+    # The patient record a patient account belongs to (schema 4); clinicians: None.
+    patient_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class Plan(_Record):
     ranking: dict[str, list[str]]
     settings: dict[str, Any]
     updated_at: datetime
+    revision: int = 0  # bumped by every change; a write from an older one is refused
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class Rating(_Record):
     pleasantness: int | None
     lingering: bool | None
     lingering_where: str | None
+    by: str | None = None  # who gave it; None for ratings older than schema version 7
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class JournalEntry(_Record):
     at: datetime
     text: str
     trigger: str | None
+    by: str | None = None  # who wrote it; None for entries older than schema version 7
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from station.errors import Conflict, InvalidInput
+from station.storage import outbox
 from station.storage import validate as v
+from station.storage.adherence import prescribed_by_day
 from station.storage.database import Database
 from station.storage.db import from_text, parse_time, to_text
 from station.storage.limits import day_start, local
@@ -29,7 +31,7 @@ _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 @dataclass(frozen=True)
 class DayAdherence:
     day: date
-    prescribed: int | None  # sessions per day from the protocol; None: not prescribed
+    prescribed: int | None  # sessions per day in force that day; None: not prescribed
     started: int  # sessions that started running that day (any end)
     completed: int  # of those, completed
     reminders: int
@@ -47,8 +49,9 @@ class DayAdherence:
 class ProgressRepository:
     """``store.progress``: what progression decided, how levels moved, adherence per day."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, patient_id: int):
         self._db = db
+        self._pid = patient_id  # every query below is this patient's (Store.for_patient)
 
     def record_decision(
         self, session_id: int, action: str, from_level: int, to_level: int, reason: str
@@ -64,7 +67,7 @@ class ProgressRepository:
         reason = v.text("reason", reason, 500)
         now = to_text(self._db.now())
         with self._db.tx() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             if row["state"] not in FINAL_STATES:
                 raise Conflict(
                     f"session {session_id} is {row['state']}; progression is "
@@ -76,11 +79,13 @@ class ProgressRepository:
                 raise Conflict(f"session {session_id} already has a progression decision")
             cur = conn.execute(
                 """INSERT INTO decisions (session_id, at, ladder, action, from_level, to_level,
-                       reason) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (session_id, now, row["ladder"], action, from_level, to_level, reason),
+                       reason, patient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (session_id, now, row["ladder"], action, from_level, to_level, reason, self._pid),
             )
             if to_level != from_level:
-                write_level(conn, row["ladder"], to_level, f"{action}: {reason}", session_id, now)
+                write_level(conn, row["ladder"], to_level, f"{action}: {reason}", session_id, now,
+                            patient_id=self._pid)  # fmt: skip
+            outbox.decision_recorded(conn, int(cur.lastrowid or 0), now=now)  # the hub's copy
             d = conn.execute("SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)).fetchone()
         return decision_from_row(d)
 
@@ -99,6 +104,7 @@ class ProgressRepository:
         to_level = v.integer("to_level", to_level, 0)
         reason = v.text("reason", reason, 500)
         with self._db.read() as conn:
+            _session_row(conn, session_id, patient_id=self._pid)
             old = conn.execute(
                 "SELECT * FROM decisions WHERE session_id = ?", (session_id,)
             ).fetchone()
@@ -106,10 +112,11 @@ class ProgressRepository:
             return self.record_decision(session_id, action, from_level, to_level, reason)
         now = to_text(self._db.now())
         with self._db.tx() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             later = conn.execute(
-                "SELECT session_id FROM decisions WHERE ladder = ? AND session_id > ?",
-                (row["ladder"], session_id),
+                "SELECT session_id FROM decisions WHERE patient_id = ? AND ladder = ? "
+                "AND session_id > ?",
+                (self._pid, row["ladder"], session_id),
             ).fetchone()
             if later is not None:
                 raise Conflict(
@@ -124,10 +131,13 @@ class ProgressRepository:
                 (now, action, from_level, to_level, text, old["id"]),
             )
             level = conn.execute(
-                "SELECT level FROM plan_levels WHERE ladder = ?", (row["ladder"],)
+                "SELECT level FROM plan_levels WHERE patient_id = ? AND ladder = ?",
+                (self._pid, row["ladder"]),
             ).fetchone()
             if to_level != old["to_level"] and level is not None and level[0] == old["to_level"]:
-                write_level(conn, row["ladder"], to_level, f"{action}: {text}", session_id, now)
+                write_level(conn, row["ladder"], to_level, f"{action}: {text}", session_id, now,
+                            patient_id=self._pid)  # fmt: skip
+            outbox.decision_recorded(conn, old["id"], now=now)  # the revision, reported too
             d = conn.execute("SELECT * FROM decisions WHERE id = ?", (old["id"],)).fetchone()
         return decision_from_row(d)
 
@@ -138,9 +148,9 @@ class ProgressRepository:
         limit = v.integer("limit", limit, 1, 1000)
         sql = (
             "SELECT * FROM sessions WHERE state IN ('completed','stopped','aborted') "
-            "AND started_at IS NOT NULL"
+            "AND started_at IS NOT NULL AND patient_id = ?"
         )
-        args: list[Any] = []
+        args: list[Any] = [self._pid]
         if ladder is not None:
             sql += " AND ladder = ?"
             args.append(ladder)
@@ -179,10 +189,10 @@ class ProgressRepository:
 
     def level_history(self, ladder: str | None = None) -> list[LevelChange]:
         """Every level change, oldest first."""
-        sql = "SELECT * FROM level_history"
-        args: tuple[str, ...] = ()
+        sql = "SELECT * FROM level_history WHERE patient_id = ?"
+        args: tuple[int | str, ...] = (self._pid,)
         if ladder is not None:
-            sql, args = sql + " WHERE ladder = ?", (ladder,)
+            sql, args = sql + " AND ladder = ?", (self._pid, ladder)
         with self._db.read() as conn:
             rows = conn.execute(sql + " ORDER BY id", args).fetchall()
         return [
@@ -202,7 +212,9 @@ class ProgressRepository:
         self, start_day: date, end_day: date, *, sessions_per_day: int | None
     ) -> list[DayAdherence]:
         """Per local day in [start_day, end_day]: sessions started and completed against
-        ``sessions_per_day`` (from the protocol, passed in), and reminders shown."""
+        the sessions per day prescribed THAT day (``station.storage.adherence``: None
+        before the plan began; ``sessions_per_day`` only when there is no plan history),
+        and reminders shown."""
         if end_day < start_day:
             raise InvalidInput("end_day", end_day.isoformat(), f"on or after {start_day}")
         if (end_day - start_day).days > 3660:
@@ -212,13 +224,31 @@ class ProgressRepository:
         hi = to_text(day_start(end_day + timedelta(days=1), self._db.tz))
         with self._db.read() as conn:
             sessions = conn.execute(
-                "SELECT started_at, state FROM sessions WHERE started_at >= ? AND started_at < ?",
-                (lo, hi),
+                "SELECT started_at, state FROM sessions WHERE patient_id = ? "
+                "AND started_at >= ? AND started_at < ?",
+                (self._pid, lo, hi),
             ).fetchall()
             reminders = conn.execute(
-                "SELECT at FROM reminders WHERE at >= ? AND at < ?", (lo, hi)
+                "SELECT at FROM reminders WHERE patient_id = ? AND at >= ? AND at < ?",
+                (self._pid, lo, hi),
             ).fetchall()
-        return _per_day(start_day, end_day, sessions, reminders, sessions_per_day, self._db.tz)
+            began = conn.execute(
+                "SELECT min(at) FROM level_history WHERE patient_id = ?", (self._pid,)
+            ).fetchone()[0]
+            armed = conn.execute(
+                "SELECT created_at, sessions_per_day FROM sessions WHERE patient_id = ? "
+                "AND sessions_per_day IS NOT NULL ORDER BY created_at, id",
+                (self._pid,),
+            ).fetchall()
+        prescribed = prescribed_by_day(
+            start_day,
+            end_day,
+            plan_start=parse_time(began) if began else None,
+            armed=[(parse_time(a[0]), a[1]) for a in armed],
+            fallback=sessions_per_day,
+            tz=self._db.tz,
+        )
+        return _per_day(start_day, end_day, sessions, reminders, prescribed, self._db.tz)
 
 
 def _per_day(
@@ -226,7 +256,7 @@ def _per_day(
     end_day: date,
     sessions: list[sqlite3.Row],
     reminders: list[sqlite3.Row],
-    per_day: int | None,
+    per_day: dict[date, int | None],
     tz: Any,
 ) -> list[DayAdherence]:
     started: dict[date, int] = {}
@@ -246,7 +276,7 @@ def _per_day(
         day = start_day + timedelta(days=i)
         out.append(
             DayAdherence(
-                day, per_day, started.get(day, 0), completed.get(day, 0), shown.get(day, 0)
+                day, per_day[day], started.get(day, 0), completed.get(day, 0), shown.get(day, 0)
             )
         )
     return out

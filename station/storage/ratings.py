@@ -18,6 +18,7 @@ import sqlite3
 from datetime import timedelta
 
 from station.errors import Conflict, InvalidInput, NotFound
+from station.storage import outbox
 from station.storage import validate as v
 from station.storage.database import Database
 from station.storage.db import from_text, inserted_id, to_text
@@ -31,8 +32,9 @@ MAX_WHERE = 200
 class RatingRepository:
     """``store.ratings``: add a rating under the rules above, read one back."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, patient_id: int):
         self._db = db
+        self._pid = patient_id  # every query below is this patient's (Store.for_patient)
 
     def add(
         self,
@@ -44,9 +46,12 @@ class RatingRepository:
         pleasantness: int | None = None,
         lingering: bool | None = None,
         lingering_where: str | None = None,
+        by: str | None = None,
     ) -> int:
-        """Store one rating; returns its id. Refusals (``InvalidInput``, ``NotFound``,
+        """Store one rating; returns its id. ``by``: who gave it ("patient:NAME",
+        "clinician:NAME", "panel"). Refusals (``InvalidInput``, ``NotFound``,
         ``Conflict``) change nothing."""
+        by = v.text("by", by, v.MAX_TEXT_SHORT, required=False)
         value = v.integer("value", value, 0, 10)
         step_index = v.optional_int("step_index", step_index, 0)
         if not isinstance(live, bool):
@@ -63,13 +68,13 @@ class RatingRepository:
                 "lingering to true or leave the place empty",
             )
         with self._db.tx() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             if step_index is not None:
                 _check_step_index(step_index, row)
             self._check_rating_allowed(row, live, step_index)
             cur = conn.execute(
                 """INSERT INTO ratings (session_id, step_index, at, live, value, pleasantness,
-                       lingering, lingering_where) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                       lingering, lingering_where, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     session_id,
                     step_index,
@@ -79,9 +84,12 @@ class RatingRepository:
                     pleasantness,
                     None if lingering is None else int(lingering),
                     where,
+                    by,
                 ),
             )
-            return inserted_id(cur)
+            new_id = inserted_id(cur)
+            outbox.rating_added(conn, new_id, now=to_text(self._db.now()))  # the hub's copy
+            return new_id
 
     def _check_rating_allowed(self, row: sqlite3.Row, live: bool, step_index: int | None) -> None:
         state, sid = row["state"], row["id"]
@@ -109,7 +117,11 @@ class RatingRepository:
 
     def get(self, rating_id: int) -> Rating:
         with self._db.read() as conn:
-            row = conn.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
+            row = conn.execute(
+                "SELECT ratings.* FROM ratings JOIN sessions ON sessions.id = ratings.session_id "
+                "WHERE ratings.id = ? AND sessions.patient_id = ?",
+                (rating_id, self._pid),
+            ).fetchone()
         if row is None:
             raise NotFound(f"no rating with id {rating_id}")
         return rating_from_row(row)

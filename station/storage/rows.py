@@ -11,10 +11,14 @@ from station.storage.db import from_text, parse_time
 from station.storage.models import DecisionRecord, JournalEntry, Rating, Session, Step, Transition
 
 
-def _session_row(conn: sqlite3.Connection, session_id: Any) -> sqlite3.Row:
+def _session_row(conn: sqlite3.Connection, session_id: Any, *, patient_id: int) -> sqlite3.Row:
+    """The session ``session_id`` OF ``patient_id``: another patient's session is
+    ``NotFound`` exactly like one that does not exist (never confirm it exists)."""
     if isinstance(session_id, bool) or not isinstance(session_id, int):
         raise InvalidInput("session_id", session_id, "a session id (a whole number)")
-    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM sessions WHERE id = ? AND patient_id = ?", (session_id, patient_id)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no session with id {session_id}; list sessions to find the right one")
     return row
@@ -106,6 +110,7 @@ def rating_from_row(r: sqlite3.Row) -> Rating:
         pleasantness=r["pleasantness"],
         lingering=None if r["lingering"] is None else bool(r["lingering"]),
         lingering_where=r["lingering_where"],
+        by=r["by"],
     )
 
 
@@ -116,6 +121,7 @@ def journal_from_row(r: sqlite3.Row) -> JournalEntry:
         at=parse_time(r["at"]),
         text=r["text"],
         trigger=r["trigger"],
+        by=r["by"],
     )
 
 

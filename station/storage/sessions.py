@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from station.errors import Conflict, InvalidInput, NotAllowed
+from station.storage import outbox
 from station.storage import validate as v
 from station.storage.database import Database
 from station.storage.db import from_text, inserted_id, parse_time, to_text
@@ -22,14 +23,21 @@ from station.storage.models import DEFAULT_LADDER, FINAL_STATES, TRANSITIONS, Se
 from station.storage.rows import _check_step_index, _details, _program, _session, _session_row
 
 MAX_PROGRAM_BYTES = 1024 * 1024
+# A session is in the record a person reads (lists, history, export, report, adherence)
+# once it started. Arming writes a row (the engine's events need its id, and a crash while
+# armed must be found at start-up), but a program armed and then replaced, disarmed or
+# stopped before anyone pressed start delivered nothing: it is not a session. The rows stay
+# (ids are never reused, the transitions say what the station did), filtered here.
+PLAYED = "started_at IS NOT NULL"
 STATES = tuple(TRANSITIONS)
 
 
 class SessionRepository:
     """``store.sessions``: create, move through the lifecycle, read back, check limits."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, patient_id: int):
         self._db = db
+        self._pid = patient_id  # every query below is this patient's (Store.for_patient)
 
     def create(
         self,
@@ -61,18 +69,24 @@ class SessionRepository:
         program = _program_text(program_json)
         now = to_text(self._db.now())
         with self._db.tx() as conn:
+            # One engine: the station's live session, whoever's it is, decides. Another
+            # patient's session is not named (nor its id given) to this patient.
             for row in conn.execute(
-                "SELECT id, state FROM sessions WHERE state IN ('armed','running','paused')"
+                "SELECT id, state, patient_id FROM sessions "
+                "WHERE state IN ('armed','running','paused')"
             ).fetchall():
                 if row["state"] != "armed":
-                    raise Conflict(
-                        f"session {row['id']} is {row['state']}; stop it before arming another"
+                    which = (
+                        f"session {row['id']}"
+                        if row["patient_id"] == self._pid
+                        else "another patient's session"
                     )
+                    raise Conflict(f"{which} is {row['state']}; stop it before arming another")
             cur = conn.execute(
                 """INSERT INTO sessions (protocol_id, protocol_version, protocol_hash, level,
                        program_json, planned_steps, state, created_at, ladder, level_name,
-                       sessions_per_day, min_gap_minutes)
-                   VALUES (?, ?, ?, ?, ?, ?, 'armed', ?, ?, ?, ?, ?)""",
+                       sessions_per_day, min_gap_minutes, patient_id, global_id)
+                   VALUES (?, ?, ?, ?, ?, ?, 'armed', ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     protocol_id,
                     protocol_version,
@@ -85,18 +99,26 @@ class SessionRepository:
                     level_name,
                     sessions_per_day,
                     min_gap_minutes,
+                    self._pid,
+                    outbox.new_global_id(),  # the session's id at the clinic hub
                 ),
             )
             new_id = inserted_id(cur)
             for row in conn.execute(
-                "SELECT id FROM sessions WHERE state = 'armed' AND id != ?", (new_id,)
+                "SELECT id, patient_id FROM sessions WHERE state = 'armed' AND id != ?",
+                (new_id,),
             ).fetchall():
+                by_whom = (
+                    f"session {new_id}"
+                    if row["patient_id"] == self._pid
+                    else "another patient's session"
+                )
                 _transition(
                     conn,
                     row["id"],
                     "armed",
                     "stopped",
-                    f"disarmed: replaced by session {new_id}",
+                    f"disarmed: replaced by {by_whom}",
                     "system",
                     now,
                 )
@@ -120,7 +142,7 @@ class SessionRepository:
         reason = v.text("reason", reason, v.MAX_TEXT_SHORT, required=False)
         by = v.text("by", by, v.MAX_NAME, required=False)
         with self._db.tx() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             old = row["state"]
             if state not in TRANSITIONS[old]:
                 raise Conflict(_bad_transition(session_id, old, state))
@@ -157,7 +179,7 @@ class SessionRepository:
         finished = to_text(finished_at, "finished_at") if finished_at is not None else None
         delivered_json = v.json_text("delivered", delivered) if delivered is not None else None
         with self._db.tx() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             _check_step_index(step_index, row)
             conn.execute(
                 """INSERT INTO steps (session_id, step_index, kind, label, started_at,
@@ -178,6 +200,8 @@ class SessionRepository:
                     delivered_json,
                 ),
             )
+            if finished is not None:  # reported to the hub with this write (outbox.py)
+                outbox.step_finished(conn, session_id, step_index, now=to_text(self._db.now()))
 
     def abort_unfinished(self, reason: str) -> list[int]:
         """At start-up: every armed/running/paused session left by a previous run (crash,
@@ -187,7 +211,8 @@ class SessionRepository:
         with self._db.tx() as conn:
             rows = conn.execute(
                 "SELECT id, state FROM sessions WHERE state IN ('armed','running','paused') "
-                "ORDER BY id"
+                "AND patient_id = ? ORDER BY id",
+                (self._pid,),
             ).fetchall()
             for row in rows:
                 _transition(conn, row["id"], row["state"], "aborted", reason, "startup", now)
@@ -198,7 +223,8 @@ class SessionRepository:
         with self._db.read() as conn:
             row = conn.execute(
                 "SELECT id FROM sessions WHERE state IN ('armed','running','paused') "
-                "ORDER BY id DESC LIMIT 1"
+                "AND patient_id = ? ORDER BY id DESC LIMIT 1",
+                (self._pid,),
             ).fetchone()
         return self.get(row["id"]) if row else None
 
@@ -206,30 +232,38 @@ class SessionRepository:
         """One session; with ``full`` its program, steps, ratings, journal, transitions and
         progression decision. ``NotFound`` for an unknown id."""
         with self._db.read() as conn:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, patient_id=self._pid)
             if not full:
                 return _session(row)
             return _session(row, **_details(conn, session_id), program=_program(row))
 
-    def latest(self, limit: int = 50, offset: int = 0) -> list[Session]:
-        """Newest first, without details (``get`` for those)."""
+    def latest(self, limit: int = 50, offset: int = 0, *, played: bool = False) -> list[Session]:
+        """Newest first, without details (``get`` for those). ``played``: only sessions
+        that started, the record a person reads (``PLAYED``)."""
         limit = v.integer("limit", limit, 1, 1000)
         offset = v.integer("offset", offset, 0)
+        where = f"AND {PLAYED} " if played else ""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT * FROM sessions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+                f"SELECT * FROM sessions WHERE patient_id = ? {where}"
+                "ORDER BY id DESC LIMIT ? OFFSET ?",
+                (self._pid, limit, offset),
             ).fetchall()
         return [_session(r) for r in rows]
 
-    def between(self, start: datetime, end: datetime, *, full: bool = False) -> list[Session]:
+    def between(
+        self, start: datetime, end: datetime, *, full: bool = False, played: bool = False
+    ) -> list[Session]:
         """Sessions that started (or, never started, were armed) in [start, end), oldest
-        first."""
+        first; ``played``: only those that started (``PLAYED``)."""
         lo, hi = to_text(start, "start"), to_text(end, "end")
+        extra = f" AND {PLAYED}" if played else ""
         with self._db.read() as conn:
             rows = conn.execute(
-                """SELECT * FROM sessions WHERE coalesce(started_at, created_at) >= ?
-                   AND coalesce(started_at, created_at) < ? ORDER BY id""",
-                (lo, hi),
+                f"""SELECT * FROM sessions WHERE patient_id = ?
+                   AND coalesce(started_at, created_at) >= ?
+                   AND coalesce(started_at, created_at) < ?{extra} ORDER BY id""",
+                (self._pid, lo, hi),
             ).fetchall()
             if full:
                 return [_session(r, **_details(conn, r["id"]), program=_program(r)) for r in rows]
@@ -263,8 +297,9 @@ class SessionRepository:
         since = to_text(now - timedelta(days=2))
         rows = conn.execute(
             """SELECT started_at, ended_at FROM sessions WHERE started_at IS NOT NULL
+               AND patient_id = ?
                AND (ended_at IS NULL OR ended_at >= ? OR started_at >= ?) AND id IS NOT ?""",
-            (since, since, exclude),
+            (self._pid, since, since, exclude),
         ).fetchall()
         past = [PastSession(parse_time(r[0]), from_text(r[1])) for r in rows]
         return check_limits(
@@ -308,6 +343,8 @@ def _transition(
     else:
         conn.execute("UPDATE sessions SET state = ? WHERE id = ?", (new, session_id))
     _log(conn, session_id, old, new, reason, by, now)
+    if new in FINAL_STATES:  # reported to the hub with this write (outbox.py)
+        outbox.session_ended(conn, session_id, now=now)
 
 
 def _log(

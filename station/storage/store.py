@@ -1,19 +1,33 @@
 """``Store``: the station's record, one SQLite file reached through small repositories.
 
 ``store.sessions``, ``store.ratings``, ``store.journal``, ``store.progress``,
-``store.reminders``, ``store.users`` and ``store.plans`` each own one concept's SQL and
-share one ``Database`` (the connection, its lock and the clock; see
+``store.reminders``, ``store.users``, ``store.plans`` and ``store.rankings`` each own one
+concept's SQL and share one ``Database`` (the connection, its lock and the clock; see
 ``station.storage.database`` for why one serialised connection). This module opens the
 file safely (integrity check, pragmas, migrations) and closes it.
+
+Several patients (schema 4): every repository but ``users`` and ``patients`` is BOUND to
+one patient when it is built (``SessionRepository(db, patient_id=...)``), and a Store
+hands out only bound ones: ``store.for_patient(pid)`` is a Store whose repositories are
+that patient's; ``store.following(resolve)`` one whose repositories follow a changing
+choice (the coordinator's active patient); a Store opened plainly serves the station's
+ONE patient and refuses (``PatientRequired``) once there are several. Why a bound view
+rather than a ``patient_id=`` argument on every method: an argument can be forgotten at
+any of ~100 call sites and a default would silently read patient 1; a bound view cannot
+be forgotten, the unscoped path fails loudly instead of mixing records, and the code
+written for one patient (the planner, the recorder, the exports) needs no change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from station.errors import StorageError
+from station.storage.audit import AuditRepository
+from station.storage.bodymaps import BodyMapRepository
 from station.storage.database import Database
 from station.storage.db import (
     apply_pragmas,
@@ -25,27 +39,136 @@ from station.storage.db import (
 )
 from station.storage.journal import JournalRepository
 from station.storage.migrations import migrate, refuse_newer
+from station.storage.outcomes import OutcomeRepository
+from station.storage.patients import PatientRepository
 from station.storage.plans import PlanRepository
 from station.storage.progress import ProgressRepository
+from station.storage.rankings import RankingRepository
 from station.storage.ratings import RatingRepository
 from station.storage.reminders import ReminderRepository
 from station.storage.sessions import SessionRepository
+from station.storage.thresholds import ThresholdRepository
 from station.storage.users import UserRepository
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """One patient's repositories."""
+
+    sessions: SessionRepository
+    ratings: RatingRepository
+    journal: JournalRepository
+    progress: ProgressRepository
+    reminders: ReminderRepository
+    plans: PlanRepository
+    thresholds: ThresholdRepository
+    bodymaps: BodyMapRepository
+    outcomes: OutcomeRepository
+    rankings: RankingRepository
+
+    @classmethod
+    def build(cls, db: Database, pid: int) -> _Scope:
+        return cls(
+            sessions=SessionRepository(db, patient_id=pid),
+            ratings=RatingRepository(db, patient_id=pid),
+            journal=JournalRepository(db, patient_id=pid),
+            progress=ProgressRepository(db, patient_id=pid),
+            reminders=ReminderRepository(db, patient_id=pid),
+            plans=PlanRepository(db, patient_id=pid),
+            thresholds=ThresholdRepository(db, patient_id=pid),
+            bodymaps=BodyMapRepository(db, patient_id=pid),
+            outcomes=OutcomeRepository(db, patient_id=pid),
+            rankings=RankingRepository(db, patient_id=pid),
+        )
+
+
+PatientChoice = int | Callable[[], int] | None
 
 
 class Store:
     """The station's record. Open with ``Store.open(data_dir)``; close with ``close()``
-    or use it as a context manager."""
+    or use it as a context manager. ``for_patient`` / ``following``: see the module."""
 
-    def __init__(self, db: Database):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        patient: PatientChoice = None,
+        _scopes: dict[int, _Scope] | None = None,
+    ):
         self.db = db
-        self.sessions = SessionRepository(db)
-        self.ratings = RatingRepository(db)
-        self.journal = JournalRepository(db)
-        self.progress = ProgressRepository(db)
-        self.reminders = ReminderRepository(db)
         self.users = UserRepository(db)
-        self.plans = PlanRepository(db)
+        self.patients = PatientRepository(db)
+        self.audit = AuditRepository(db)  # who changed what (station-wide, rows name a patient)
+        self._patient = patient
+        self._scopes: dict[int, _Scope] = _scopes if _scopes is not None else {}
+
+    # -- the patient this Store's repositories serve -----------------------------------
+
+    def for_patient(self, patient_id: int) -> Store:
+        """This store bound to ``patient_id`` (``NotFound`` for an unknown patient)."""
+        pid = self.patients.get(patient_id).id
+        return Store(self.db, patient=pid, _scopes=self._scopes)
+
+    def following(self, resolve: Callable[[], int]) -> Store:
+        """This store with repositories of whichever patient ``resolve()`` names now."""
+        return Store(self.db, patient=resolve, _scopes=self._scopes)
+
+    @property
+    def patient_id(self) -> int:
+        """The patient served: the bound one, the followed one, else the station's one
+        patient (``PatientRequired`` when it has several)."""
+        chosen = self._patient
+        if chosen is None:
+            return self.patients.sole_id()
+        return chosen() if callable(chosen) else chosen
+
+    def _scope(self) -> _Scope:
+        pid = self.patient_id
+        scope = self._scopes.get(pid)
+        if scope is None:
+            scope = self._scopes.setdefault(pid, _Scope.build(self.db, pid))
+        return scope
+
+    @property
+    def sessions(self) -> SessionRepository:
+        return self._scope().sessions
+
+    @property
+    def ratings(self) -> RatingRepository:
+        return self._scope().ratings
+
+    @property
+    def journal(self) -> JournalRepository:
+        return self._scope().journal
+
+    @property
+    def progress(self) -> ProgressRepository:
+        return self._scope().progress
+
+    @property
+    def reminders(self) -> ReminderRepository:
+        return self._scope().reminders
+
+    @property
+    def plans(self) -> PlanRepository:
+        return self._scope().plans
+
+    @property
+    def thresholds(self) -> ThresholdRepository:
+        return self._scope().thresholds
+
+    @property
+    def bodymaps(self) -> BodyMapRepository:
+        return self._scope().bodymaps
+
+    @property
+    def outcomes(self) -> OutcomeRepository:
+        return self._scope().outcomes
+
+    @property
+    def rankings(self) -> RankingRepository:
+        return self._scope().rankings
 
     @classmethod
     def open(

@@ -102,8 +102,10 @@ def test_report_data_ratings_levels_adherence(store: Store, clock) -> None:
     assert [p["discomfort_last"] for p in rep["ratings_over_time"]] == [4, None]
     assert rep["ratings_over_time"][0]["live_max"] == 7
     adh = rep["adherence"]
-    assert (adh["sessions_prescribed"], adh["sessions_completed"]) == (4, 1)
-    assert adh["sessions_started"] == 2 and adh["percent"] == 25.0
+    # The plan began on 10 March: 9 March, before it, prescribes nothing (issue 12), so
+    # 2 sessions were prescribed (10 March at 2 a day), 1 completed: 50 %.
+    assert (adh["sessions_prescribed"], adh["sessions_completed"]) == (2, 1)
+    assert adh["sessions_started"] == 2 and adh["percent"] == 50.0
     assert rep["stopped_sessions"][0]["by"] == "panel"
     json.dumps(rep)  # JSON-safe for the page
 

@@ -27,12 +27,13 @@ def _events(engine, event: str, **match) -> list[dict]:
     ]
 
 
-def test_status_is_open_and_describes_the_next_session(app) -> None:
+def test_status_is_open_and_describes_the_next_session_to_the_patient(app, patient) -> None:
     st = app.test_client().get("/api/status").get_json()
-    assert st["state"] == "armed"
+    assert st["state"] == "armed" and st["user"] is None
+    assert st["next"] is None  # a visitor sees the state and the stop, not the plan
+    st = patient.get("/api/status").get_json()
     assert st["next"]["protocol_id"] == "vibration-ladder"
     assert st["next"]["level_index"] == 0 and st["next"]["allowed"] is True
-    assert st["user"] is None
 
 
 def test_start_rate_journal_and_the_record(patient, coord, engine) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from station.app import setup_code
 from tests import procs as spawned
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -133,13 +134,15 @@ def _unlabelled(page) -> list[str]:
     )
 
 
-def test_whole_station_in_the_browser(station, page) -> None:
+def test_whole_station_in_the_browser(station, page, tmp_path) -> None:
     base = station
-    # First run: no accounts, no default password; the page asks for the clinician.
+    # First run: no accounts, no default password; the page asks for the clinician and
+    # the one-time setup code that `./run` prints (the station fixture's data dir).
     page.goto(base + "/")
     assert page.url.endswith("/setup")
     assert _unlabelled(page) == []
     _shot(page, "01-setup")
+    page.fill("#code", setup_code.read(tmp_path / "data") or "")
     page.fill("#name", "carla")
     page.fill("#password", "clinician-pass")
     page.fill("#confirm", "clinician-pass")

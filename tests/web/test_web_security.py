@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
 
 import pytest
 
+from station.app import setup_code
 from tests.web.conftest import CLIN, PAT, api_login, engine_state
 from web import create_app
 
@@ -23,7 +25,7 @@ def _clinician_only_routes(app) -> list[tuple[str, str]]:
         )
         if not is_clin:
             continue
-        url = rule.rule.replace("<int:session_id>", "1")
+        url = re.sub(r"<int:\w+>", "1", rule.rule)  # a session's, a patient's id
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             out.append((method, url))
     return out
@@ -140,15 +142,23 @@ def test_first_run_asks_for_the_clinician(app, coord) -> None:
     assert r.status_code == 302 and r.headers["Location"].endswith("/setup")
     page = client.get("/setup").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    code = setup_code.read(coord.data_dir)  # what ./run prints (tests/web/test_web_setup_code.py)
     r = client.post(
         "/setup",
-        data={"csrf_token": token, "name": "carla", "password": "short", "confirm": "short"},
+        data={
+            "csrf_token": token,
+            "code": code,
+            "name": "carla",
+            "password": "short",
+            "confirm": "short",
+        },
     )
     assert r.status_code == 422 and "at least 8" in r.get_data(as_text=True)
     r = client.post(
         "/setup",
         data={
             "csrf_token": token,
+            "code": code,
             "name": "carla",
             "password": "long-enough",
             "confirm": "long-enough",

@@ -14,6 +14,16 @@
   const levels = {};
   data.levels.forEach((c) => { (levels[c.ladder] = levels[c.ladder] || []).push([t(c.at), c.to_level + 1]); });
   StationCharts.lines(document.getElementById("report-levels"), levels, { stepped: true, yLabel: "level" });
+  const done = [], asked = [];
+  (data.days || []).forEach((d) => {
+    const x = Date.parse(d.day + "T12:00:00") / 1000;
+    done.push([x, d.completed]);
+    if (d.prescribed != null) asked.push([x, d.prescribed]);
+  });
+  const adherence = { completed: done };
+  if (asked.length) adherence.prescribed = asked;
+  const el = document.getElementById("report-adherence");
+  if (el) StationCharts.lines(el, adherence, { stepped: true, yLabel: "sessions" });
   const b = document.getElementById("print-button");
   if (b) b.addEventListener("click", () => window.print());
 })();

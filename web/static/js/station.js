@@ -28,7 +28,11 @@ window.Station = (function () {
     return m + ":" + String(s % 60).padStart(2, "0");
   }
 
-  // The stop bar: use the API (no login, no token) and fall back to the plain form.
+  // The stop bar: use the API (no login, no token). When the page cannot reach the station
+  // at all, a form post would only show the browser's error page: say instead what to
+  // press (the station's own STOP works without the page). Any other refusal falls back to
+  // the plain form.
+  const STOP_TIMEOUT_MS = 2500;
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("stop-form");
     if (!form) return;
@@ -36,17 +40,58 @@ window.Station = (function () {
       ev.preventDefault();
       const btn = document.getElementById("stop-button");
       btn.textContent = "STOPPING...";
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), STOP_TIMEOUT_MS);
+      let r;
       try {
-        await fetch("/api/stop", { method: "POST", headers: { "Content-Type": "application/json" },
-                                   body: JSON.stringify({ reason: "user" }), credentials: "same-origin" });
+        r = await fetch("/api/stop", { method: "POST", headers: { "Content-Type": "application/json" },
+                                 body: JSON.stringify({ reason: "user" }), credentials: "same-origin", signal: ctl.signal });
+      } catch (e) {
+        btn.textContent = "NO CONTACT: PRESS THE STATION'S STOP";
+        document.dispatchEvent(new CustomEvent("station:unreachable"));
+        setTimeout(() => { btn.textContent = "STOP"; }, 8000);
+        return;
+      } finally { clearTimeout(timer); }
+      if (r.ok) {   // never say STOPPED unless it is
         btn.textContent = "STOPPED";
         document.dispatchEvent(new CustomEvent("station:stopped"));
         setTimeout(() => { btn.textContent = "STOP"; }, 2500);
-      } catch (e) {
+      } else if (r.status === 503) {   // the app answered, the engine did not
+        btn.textContent = "NOT CONFIRMED: PRESS THE STATION'S STOP";
+        setTimeout(() => { btn.textContent = "STOP"; }, 8000);
+      } else {
         form.submit();
       }
     });
   });
+
+  // A wide table scrolls sideways inside its .table-wrap on a phone: a keyboard user must
+  // be able to scroll it too, so a wrap that overflows is a focusable, named group
+  // (WCAG 2.1.1; axe's scrollable-region-focusable). Rechecked whenever its size changes.
+  function scrollableTables() {
+    const fit = (wrap) => {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        const heading = wrap.closest("section, main")?.querySelector("h1, h2, h3");
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "group");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") +
+                                        "table, scrolls sideways");
+      } else if (wrap.hasAttribute("tabindex")) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    };
+    const watch = new ResizeObserver((entries) => {
+      for (const e of entries) { const w = e.target.closest(".table-wrap"); if (w) fit(w); }
+    });
+    document.querySelectorAll(".table-wrap").forEach((w) => {
+      fit(w);
+      watch.observe(w);
+      if (w.firstElementChild) watch.observe(w.firstElementChild);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollableTables);
 
   return { api, fmtTime, token };
 })();

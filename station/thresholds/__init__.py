@@ -1,0 +1,1 @@
+"""Measured sensory thresholds: the adaptive procedures (``procedure``), pure logic."""

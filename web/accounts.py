@@ -1,0 +1,95 @@
+"""The clinician page's accounts section: list, disable, enable, reset a password.
+
+Disabling an account or resetting its password ends every live session of it (its
+session epoch moves on, web/security.py). The last active clinician cannot be disabled
+(storage refuses it in the same transaction that would do it). The same actions exist on
+the command line: ``station user list|disable|enable|reset-password``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from station.errors import StationError
+from web.clinic_audit import note  # who changed what
+from web.errors import ApiError
+from web.security import LoginUser, hash_password, role_required
+
+bp = Blueprint("accounts", __name__, url_prefix="/clinician/accounts")
+
+
+@bp.before_request
+@role_required("clinician")
+def _clinician_only() -> None:
+    return None
+
+
+def _users() -> Any:
+    return current_app.extensions["station.app.coordinator"].store.users
+
+
+@bp.app_context_processor
+def _accounts() -> dict[str, Any]:
+    """``station_accounts()`` for the clinician page's accounts section (read only when
+    the section is rendered)."""
+
+    def station_accounts() -> list[Any]:
+        return list(_users().all())
+
+    return {"station_accounts": station_accounts}
+
+
+def _back() -> Any:
+    return redirect(url_for("clinician.overview") + "#accounts-card")
+
+
+def _is_me(name: str) -> bool:
+    return bool(current_user.is_authenticated and current_user.name.lower() == name.lower())
+
+
+@bp.post("/<name>/disable")
+def disable(name: str) -> Any:
+    try:
+        user = _users().set_disabled(name, disabled=True)
+    except StationError as exc:
+        flash(f"Account not disabled: {exc}", "error")
+    else:
+        note("account", f"account {user.name} disabled", patient_id=user.patient_id)
+        flash(f"Account {user.name} disabled; its sessions have ended.")
+    return _back()
+
+
+@bp.post("/<name>/enable")
+def enable(name: str) -> Any:
+    try:
+        user = _users().set_disabled(name, disabled=False)
+    except StationError as exc:
+        flash(f"Account not enabled: {exc}", "error")
+    else:
+        note("account", f"account {user.name} enabled", patient_id=user.patient_id)
+        flash(f"Account {user.name} enabled.")
+    return _back()
+
+
+@bp.post("/<name>/password")
+def reset_password(name: str) -> Any:
+    password = request.form.get("password", "")
+    try:
+        if password != request.form.get("confirm", password):
+            raise ApiError(422, "invalid", "the two passwords differ", field="confirm")
+        user = _users().set_password(name, hash_password(password, name=name))
+    except ApiError as exc:
+        flash(f"Password not changed: {exc.message}", "error")
+    except StationError as exc:
+        flash(f"Password not changed: {exc}", "error")
+    else:
+        if _is_me(user.name):  # keep the clinician who changed their own logged in
+            from web.auth import start_session
+
+            start_session(LoginUser.from_record(user))
+        note("account", f"password of {user.name} reset", patient_id=user.patient_id)
+        flash(f"Password of {user.name} changed; its other sessions have ended.")
+    return _back()

@@ -155,8 +155,10 @@ class Stack:
     def start_session(self) -> None:
         """The app arms the patient's next program (a day later on the simulated clock:
         the protocol spaces sessions); the panel's start starts it."""
-        if self.engine("status")["state"] != "armed":
-            subprocess.run(
+        tries = 3  # a loaded machine may be slow to answer; say why when it never does
+        while self.engine("status")["state"] != "armed" and tries:
+            tries -= 1
+            run = subprocess.run(
                 [
                     sys.executable,
                     "-m",
@@ -168,10 +170,15 @@ class Stack:
                     "--url",
                     f"http://127.0.0.1:{self.app_port}/",
                 ],
-                check=True,
                 capture_output=True,
+                text=True,
                 timeout=30,
             )
+            if run.returncode == 0:
+                break
+            if not tries:
+                raise AssertionError(f"station sim clock --advance 1d failed: {run.stderr}")
+            time.sleep(1)
         wait_for(lambda: self.engine("status")["state"] == "armed", 30, "armed by the app")
         self.engine("sim.press", button="start")
         time.sleep(0.1)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-UNITS = ("station-engine.service", "station-app.service", "station-stop.service")
+# every unit shipped (the station's three, the clinic hub's and its broker's)
+UNITS = tuple(sorted(p.name for p in (REPO / "systemd").glob("*.service")))
 INSTALLED_STATION = "/opt/station/venv/bin/station"
 
 

@@ -53,7 +53,7 @@ def flood(stack: stopstack.Stack, rate: float, done: threading.Event, counts: di
                 if r.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
-            except OSError:
+            except (OSError, http.client.HTTPException):  # the proxy may cut a connection
                 counts["error"] = counts.get("error", 0) + 1
                 conn = None
             time.sleep(max(0.0, nxt - time.monotonic()))

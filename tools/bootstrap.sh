@@ -95,4 +95,7 @@ station_venv() {
         fi
         echo "$want" > "$stamp"
     fi
+    # The page's translations: a .po newer than its .mo is compiled (tools/i18n).
+    PYBABEL="$VENV/bin/pybabel" "$STATION_ROOT/tools/i18n" compile ||
+        station_die "compiling the page's translations failed (tools/i18n compile)"
 }

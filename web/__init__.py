@@ -135,6 +135,9 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     app.register_blueprint(outcomes.bp)  # issue 16: outcome measures on a schedule
     app.register_blueprint(discrimination.bp)  # issue 16: discrimination training
     app.register_blueprint(openapi.bp)
+    from web.i18n import init_i18n
+
+    init_i18n(app)  # issue 14: the page's language (Flask-Babel), /language, /i18n/<tag>.js
     # Stopping must always work: no login, no CSRF token (a stale page must still stop).
     csrf.exempt(api.stop)
     csrf.exempt(patient.stop_form)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from station.errors import StationError
@@ -55,10 +56,10 @@ def disable(name: str) -> Any:
     try:
         user = _users().set_disabled(name, disabled=True)
     except StationError as exc:
-        flash(f"Account not disabled: {exc}", "error")
+        flash(_("Account not disabled: %(why)s", why=exc), "error")
     else:
         note("account", f"account {user.name} disabled", patient_id=user.patient_id)
-        flash(f"Account {user.name} disabled; its sessions have ended.")
+        flash(_("Account %(name)s disabled; its sessions have ended.", name=user.name))
     return _back()
 
 
@@ -67,10 +68,10 @@ def enable(name: str) -> Any:
     try:
         user = _users().set_disabled(name, disabled=False)
     except StationError as exc:
-        flash(f"Account not enabled: {exc}", "error")
+        flash(_("Account not enabled: %(why)s", why=exc), "error")
     else:
         note("account", f"account {user.name} enabled", patient_id=user.patient_id)
-        flash(f"Account {user.name} enabled.")
+        flash(_("Account %(name)s enabled.", name=user.name))
     return _back()
 
 
@@ -82,14 +83,14 @@ def reset_password(name: str) -> Any:
             raise ApiError(422, "invalid", "the two passwords differ", field="confirm")
         user = _users().set_password(name, hash_password(password, name=name))
     except ApiError as exc:
-        flash(f"Password not changed: {exc.message}", "error")
+        flash(_("Password not changed: %(why)s", why=exc.message), "error")
     except StationError as exc:
-        flash(f"Password not changed: {exc}", "error")
+        flash(_("Password not changed: %(why)s", why=exc), "error")
     else:
         if _is_me(user.name):  # keep the clinician who changed their own logged in
             from web.auth import start_session
 
             start_session(LoginUser.from_record(user))
         note("account", f"password of {user.name} reset", patient_id=user.patient_id)
-        flash(f"Password of {user.name} changed; its other sessions have ended.")
+        flash(_("Password of %(name)s changed; its other sessions have ended.", name=user.name))
     return _back()

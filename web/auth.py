@@ -29,12 +29,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from station.app import setup_code
 from station.errors import Conflict, InvalidInput
+from station.i18n import N_
 from station.storage.patients import PatientRequired
 from web.contract import contract
 from web.errors import ApiError
@@ -59,6 +61,9 @@ OPEN_ENDPOINTS = {
     "patient.stop_form",
     "api.status",
     "openapi.document",
+    "i18n.catalog_json",  # the setup page's scripts need their words, and its switch
+    "i18n.catalog_script",
+    "i18n.choose",
 }
 
 
@@ -150,8 +155,8 @@ def create_user(
     return LoginUser.from_record(record)
 
 
-WRONG = "Wrong name or password."
-DISABLED = "This account is disabled; ask the clinician to enable it."
+WRONG = N_("Wrong name or password.")
+DISABLED = N_("This account is disabled; ask the clinician to enable it.")
 
 
 def _authenticate(name: str, password: str) -> tuple[LoginUser | None, str]:
@@ -222,7 +227,8 @@ def setup() -> Any:
             else:
                 setup_code.spend(data_dir)
                 start_session(user)
-                flash("Clinician account created. Next: assign a plan and add a patient account.")
+                flash(_("Clinician account created. Next: assign a plan and add a patient "
+                        "account."))  # fmt: skip
                 return redirect(url_for("clinician.overview"))
     return render_template("setup.html", error=error), (error.status if error else 200)
 
@@ -233,7 +239,7 @@ def login() -> Any:
     if request.method == "POST":
         user, why = _authenticate(request.form.get("name", ""), request.form.get("password", ""))
         if user is None:
-            error = why
+            error = _(why)  # the page's language; the API's answer stays English
         else:
             start_session(user)
             target = request.args.get("next") or ""

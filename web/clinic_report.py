@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app, render_template
 
+from station.i18n import _
 from station.storage import export
 from station.storage.limits import local
 from web import clinic_shape, svgchart
@@ -82,16 +83,17 @@ def build(*, patient_raw: str | None, start_raw: str | None, end_raw: str | None
     ]  # fmt: skip
     for p in data["ratings_over_time"]:
         p["when"] = clinic_shape.human_time(p["started_at"], tz=tz, now=now)
-        p["state_words"] = clinic_shape.STATE_WORDS.get(p["state"], p["state"])
+        p["state_words"] = _(clinic_shape.STATE_WORDS.get(p["state"], p["state"]))
     for c in data["level_history"]:
         c["when"] = clinic_shape.human_time(c["at"], tz=tz, now=now)
     for s in data["stopped_sessions"]:
         s["when"] = clinic_shape.human_time(s["at"], tz=tz, now=now)
-        s["words"] = clinic_shape.REASON_WORDS.get(s["reason"] or "", s["reason"] or "-")
+        s["words"] = _(clinic_shape.REASON_WORDS.get(s["reason"] or "", s["reason"] or "-"))
     data.update(
         patient={"id": patient.id, "display_name": patient.display_name,
                  "enrolled_on": patient.enrolled_on.isoformat()},
-        period_words=f"{clinic_shape.human_day(start)} to {clinic_shape.human_day(end)}",
+        period_words=_("%(start)s to %(end)s", start=clinic_shape.human_day(start),
+                       end=clinic_shape.human_day(end)),
         generated_words=clinic_shape.human_time(now, tz=tz, now=now),
         journal=[
             {"when": clinic_shape.human_time(e.at, tz=tz, now=now), "at": e.at.isoformat(),

@@ -12,59 +12,46 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from station.errors import ConfigError
+from station.i18n import N_, _
 from station.protocols import library
-from station.storage.limits import local
+from web import i18n_format
 
-STATE_WORDS = {
-    "armed": "ready to start (never started)",
-    "running": "running now",
-    "paused": "paused",
-    "completed": "completed",
-    "stopped": "stopped early",
-    "aborted": "cut off (the station stopped or lost power)",
+STATE_WORDS = {  # marked for the catalog (N_); translated where shown (_)
+    "armed": N_("ready to start (never started)"),
+    "running": N_("running now"),
+    "paused": N_("paused"),
+    "completed": N_("completed"),
+    "stopped": N_("stopped early"),
+    "aborted": N_("cut off (the station stopped or lost power)"),
 }
 REASON_WORDS = {
-    "user": "Stop pressed on the page",
-    "too_much": "the patient pressed \"too much\"",
-    "panel_stop": "the panel's stop button",
-    "estop": "the emergency stop",
-    "rating": "a live rating at the stop threshold",
-    "fault": "a hardware fault",
-    "watchdog": "the safety watchdog (the loop stalled)",
-    "completed": "played to its end",
+    "user": N_("Stop pressed on the page"),
+    "too_much": N_('the patient pressed "too much"'),
+    "panel_stop": N_("the panel's stop button"),
+    "estop": N_("the emergency stop"),
+    "rating": N_("a live rating at the stop threshold"),
+    "fault": N_("a hardware fault"),
+    "watchdog": N_("the safety watchdog (the loop stalled)"),
+    "completed": N_("played to its end"),
 }
 
 
 def human_time(when: datetime | str | None, *, tz: tzinfo | None, now: datetime) -> str:
-    """``when`` as a person reads it in the station's zone: "today 14:05",
-    "yesterday 09:30", "Mon 3 Mar 14:05" (this year), "3 Mar 2024 14:05"."""
-    if when is None or when == "":
-        return "-"
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    at = local(when, tz)
-    today = local(now, tz).date()
-    clock = at.strftime("%H:%M")
-    if at.date() == today:
-        return f"today {clock}"
-    if (today - at.date()).days == 1:
-        return f"yesterday {clock}"
-    if at.year == today.year:
-        return f"{at.strftime('%a')} {at.day} {at.strftime('%b')} {clock}"
-    return f"{at.day} {at.strftime('%b')} {at.year} {clock}"
+    """``when`` as a person reads it in the station's zone and their language: "today
+    14:05", "yesterday 09:30", "Mon 3 Mar 14:05" (this year), "3 Mar 2024 14:05"."""
+    return i18n_format.human_time(when, tz=tz, now=now)
 
 
 def human_day(day: date | str) -> str:
-    d = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')} {d.year}"
+    return i18n_format.human_day(day)
 
 
 def ended_words(state: str, reason: str | None, by: str | None) -> str:
     """How a session ended, and by whom, in words ("" while it has not ended)."""
     if state in ("armed", "running", "paused"):
         return ""
-    what = REASON_WORDS.get(reason or "", reason or "no reason recorded")
-    return f"{what}{f' (by {by})' if by else ''}"
+    what = _(REASON_WORDS[reason]) if reason in REASON_WORDS else reason or _("no reason recorded")
+    return _("%(what)s (by %(by)s)", what=what, by=by) if by else what
 
 
 def session_rows(store: Any, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -80,7 +67,7 @@ def session_rows(store: Any, *, limit: int = 20) -> list[dict[str, Any]]:
                 "started_iso": s.started_at.isoformat() if s.started_at else "",
                 "level": s.level_name or f"{s.ladder} {s.level}",
                 "protocol": f"{s.protocol_id} v{s.protocol_version}",
-                "state": STATE_WORDS.get(s.state, s.state),
+                "state": _(STATE_WORDS[s.state]) if s.state in STATE_WORDS else s.state,
                 "ended": ended_words(s.state, s.end_reason, s.ended_by),
             }
         )
@@ -119,7 +106,7 @@ def protocol_choices(data_dir: Any) -> list[dict[str, Any]]:
 
 def split_key(key: str) -> tuple[str, str | None]:
     """``id@version`` (the form's value) -> (id, version); a bare id -> (id, None)."""
-    pid, _, version = key.partition("@")
+    pid, _at, version = key.partition("@")
     return pid, (version or None)
 
 

@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from station.errors import ConfigError, StationError
 from web import clinic_audit, clinic_report, clinic_shape, shaping
@@ -93,13 +94,17 @@ def calibrate() -> Any:
     try:
         out = _coord().calibrate(actuator, by=actor())
     except StationError as exc:
-        flash(f"Calibration of {actuator} not done: {exc}", "error")
+        flash(_("Calibration of %(actuator)s not done: %(why)s", actuator=actuator, why=exc),
+              "error")  # fmt: skip
     else:
         flash(
-            f"{out['actuator']} calibrated: A_CAL_COMP {out['compensation']}, A_CAL_BEMF "
-            f"{out['back_emf']}, BEMF_GAIN {out['back_emf_gain']}; stored and restored at "
-            "every start."
-        )
+            _(
+                "%(actuator)s calibrated: A_CAL_COMP %(comp)s, A_CAL_BEMF %(bemf)s, "
+                "BEMF_GAIN %(gain)s; stored and restored at every start.",
+                actuator=out["actuator"], comp=out["compensation"], bemf=out["back_emf"],
+                gain=out["back_emf_gain"],
+            )
+        )  # fmt: skip
     return redirect(url_for("clinician.overview"))
 
 
@@ -114,11 +119,12 @@ def assign() -> Any:
         out = coord.assign(protocol_id, request.form.get("level", ""), by=actor(),
                            version=version)  # fmt: skip
     except StationError as exc:
-        flash(f"Not assigned: {exc}", "error")
+        flash(_("Not assigned: %(why)s", why=exc), "error")
     else:
         name = coord.store.patients.get(coord.store.patient_id).display_name
-        flash(f"Plan assigned for {name}: {out['protocol_id']} v{out['version']} at "
-              f"{_level_words(coord, out)}; the next session is armed.")  # fmt: skip
+        flash(_("Plan assigned for %(name)s: %(protocol)s v%(version)s at %(level)s; the next "
+                "session is armed.", name=name, protocol=out["protocol_id"],
+                version=out["version"], level=_level_words(coord, out)))  # fmt: skip
     return redirect(url_for("clinician.overview"))
 
 
@@ -141,21 +147,24 @@ def caps() -> Any:
             continue
         if key == "revision":  # the plan as the page showed it: a newer one refuses
             if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-                flash(f"Caps not saved: revision must be a whole number (got {raw!r})", "error")
+                flash(_("Caps not saved: revision must be a whole number (got %(raw)r)", raw=raw),
+                      "error")  # fmt: skip
                 return redirect(url_for("clinician.overview"))
             revision = int(raw)
             continue
         try:
             changes[key] = float(raw)
         except ValueError:
-            flash(f"Caps not saved: {key} must be a number (got {raw!r})", "error")
+            flash(_("Caps not saved: %(key)s must be a number (got %(raw)r)", key=key, raw=raw),
+                  "error")  # fmt: skip
             return redirect(url_for("clinician.overview"))
     try:
         out = _coord().set_caps(changes, by=actor(), revision=revision)
     except StationError as exc:
-        flash(f"Caps not saved: {exc}", "error")
+        flash(_("Caps not saved: %(why)s", why=exc), "error")
     else:
-        flash("Caps saved." + "".join(f" Note: {c}." for c in out.get("clamped", [])))
+        notes = "".join(" " + _("Note: %(what)s.", what=c) for c in out.get("clamped", []))
+        flash(_("Caps saved.") + notes)
     return redirect(url_for("clinician.overview"))
 
 
@@ -170,7 +179,7 @@ def add_user() -> Any:
         try:
             patient_id = clinic_shape.reviewed_patient(_coord(), raw).id
         except (ApiError, StationError) as exc:
-            flash(f"Account not created: {getattr(exc, 'message', exc)}", "error")
+            flash(_("Account not created: %(why)s", why=getattr(exc, "message", exc)), "error")
             return redirect(url_for("clinician.overview") + "#users-h")
     try:
         user = create_user(
@@ -178,14 +187,17 @@ def add_user() -> Any:
             patient_id=patient_id,
         )  # fmt: skip
     except ApiError as exc:
-        flash(f"Account not created: {exc.message}", "error")
+        flash(_("Account not created: %(why)s", why=exc.message), "error")
     else:
-        whose = ""
+        whose, for_whom = "", ""
         if patient_id is not None:
-            whose = f" for {_coord().store.patients.get(patient_id).display_name}"
+            for_whom = _coord().store.patients.get(patient_id).display_name
+            whose = f" for {for_whom}"
         clinic_audit.note("account", f"account {user.name} ({user.role}){whose} created",
                           patient_id=patient_id)  # fmt: skip
-        flash(f"Account {user.name} ({user.role}){whose} created.")
+        flash(_("Account %(name)s (%(role)s) for %(patient)s created.", name=user.name,
+                role=_(user.role), patient=for_whom) if for_whom else
+              _("Account %(name)s (%(role)s) created.", name=user.name, role=_(user.role)))
     if request.form.get("back") == "patients":
         return redirect(url_for("patients.page"))
     return redirect(url_for("clinician.overview"))
@@ -218,7 +230,8 @@ def protocols() -> Any:
             problems = [{"field": "", "message": from_station_error(exc).message}]
             status = 422
         else:
-            flash(f"Protocol {info.get('id')} version {info.get('version')} saved.")
+            flash(_("Protocol %(id)s version %(version)s saved.", id=info.get("id"),
+                    version=info.get("version")))  # fmt: skip
             return redirect(url_for("clinician.protocols"))
     return (
         render_template(

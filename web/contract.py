@@ -41,6 +41,8 @@ class Contract:
     json_only: bool = False  # a body that is not JSON is 415, not 400
     content_type: str = "application/json"
     request_content: dict[str, Any] | None = None  # a non-JSON body, documented as given
+    # other media types the success answer may have (a format the caller chose): schema
+    also_content: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: dict[str, dict[str, Any]] = field(default_factory=dict)  # path parameter schemas
     allowed: dict[str, Callable[[], Any]] = field(default_factory=dict)
 

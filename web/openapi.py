@@ -140,6 +140,8 @@ def operation(
             "content": {spec.content_type: {"schema": ok_schema}},
         }
     }
+    for media, schema in spec.also_content.items():
+        op["responses"][str(spec.status)]["content"][media] = {"schema": schema}
     for code in sorted(codes):
         op["responses"][str(code)] = {
             "description": WHY.get(code, "refused"),
@@ -149,7 +151,16 @@ def operation(
     return op
 
 
-def document(app: Flask) -> dict[str, Any]:
+STATION_INFO = {
+    "title": "Station API",
+    "description": "Local API of the stimulation station. State-changing calls "
+    "with a session cookie need the X-CSRFToken header (from POST /api/login).",
+}
+
+
+def document(app: Flask, *, info: dict[str, str] | None = None) -> dict[str, Any]:
+    """The document of ``app``'s ``/api/`` routes; ``info`` (title, description) names
+    the API (the station's by default; the clinic hub passes its own)."""
     ops = operations(app)
     gathered = _schemas(ops)
     paths: dict[str, dict[str, Any]] = {}
@@ -161,12 +172,7 @@ def document(app: Flask) -> dict[str, Any]:
         )
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Station API",
-            "version": __version__,
-            "description": "Local API of the stimulation station. State-changing calls "
-            "with a session cookie need the X-CSRFToken header (from POST /api/login).",
-        },
+        "info": {**(info or STATION_INFO), "version": __version__},
         "paths": paths,
         "components": {
             "securitySchemes": {

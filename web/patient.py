@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from station.errors import StationError
@@ -33,7 +34,7 @@ def home() -> Any:
 def stop_form() -> Any:
     """No login, no CSRF: a stop from any page, any state, always gets through."""
     _coord().stop(reason="user", by=actor())
-    flash("Stopped. Every output is off.")
+    flash(_("Stopped. Every output is off."))
     return redirect(url_for("patient.home"))
 
 
@@ -59,7 +60,7 @@ def settings() -> Any:
                 field, message = settings_form.refusal(exc, labels=labels)
                 errors[field] = message
             else:
-                flash("Settings saved.")
+                flash(_("Settings saved."))
                 return redirect(url_for("patient.settings"))
         typed = request.form.to_dict()  # show what was typed, next to its error
         for f in data["fields"]:

@@ -26,6 +26,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 
@@ -216,11 +217,11 @@ def activate_form(patient_id: int) -> Any:
     try:
         p = patient_desk.activate(_coord(), patient_id, by=actor())
     except StationError as exc:
-        flash(f"Patient not chosen: {exc}", "error")
+        flash(_("Patient not chosen: %(why)s", why=exc), "error")
     else:
         note("patient", f"{p['display_name']} chosen: the station works for them",
              patient_id=patient_id)  # fmt: skip
-        flash(f"The station now works for {p['display_name']}.")
+        flash(_("The station now works for %(name)s.", name=p["display_name"]))
     return redirect(url_for("patients.page"))
 
 
@@ -232,8 +233,8 @@ def add_form() -> Any:
             request.form.get("display_name", "").strip(), notes=request.form.get("notes", "")
         )
     except (StationError, InvalidInput) as exc:
-        flash(f"Patient not added: {exc}", "error")
+        flash(_("Patient not added: %(why)s", why=exc), "error")
     else:
         note("patient", f"patient {p.display_name} added", patient_id=p.id)
-        flash(f"Patient {p.display_name} added.")
+        flash(_("Patient %(name)s added.", name=p.display_name))
     return redirect(url_for("patients.page"))

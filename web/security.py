@@ -109,13 +109,21 @@ class LoginUser(UserMixin):
     """
 
     def __init__(
-        self, *, user_id: int, name: str, role: str, epoch: int = 0, patient_id: int | None = None
+        self,
+        *,
+        user_id: int,
+        name: str,
+        role: str,
+        epoch: int = 0,
+        patient_id: int | None = None,
+        locale: str | None = None,
     ):
         self.user_id = user_id
         self.name = name
         self.role = role
         self.epoch = epoch
         self.patient_id = patient_id  # a patient account's patient record (web/patients.py)
+        self.locale = locale  # the account's language for the page (web/i18n.py); None: browser's
 
     def get_id(self) -> str:
         return f"{self.user_id}:{self.epoch}"
@@ -128,6 +136,7 @@ class LoginUser(UserMixin):
             role=field(record, "role"),
             epoch=int(field(record, "session_epoch")),
             patient_id=getattr(record, "patient_id", None),
+            locale=getattr(record, "locale", None),
         )
 
 

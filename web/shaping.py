@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from station.errors import ConfigError, Problem
+from station.i18n import N_, _
 from station.program import AmplitudeSegment, BrushSegment, Program, TapSegment
 from station.protocols import library
 from station.protocols.compiler import compile_program
@@ -168,19 +169,19 @@ def history(coord: Any) -> dict[str, Any]:
 SETTING_FIELDS = (
     (
         "intensity_percent",
-        "Intensity (% of what your clinician prescribed)",
+        N_("Intensity (percent of what your clinician prescribed)"),
         "number",
         1,
-        "100 means as prescribed; lower it if it is too much.",
+        N_("100 means as prescribed; lower it if it is too much."),
     ),
     (
         "brush_speed_cm_s",
-        "Brushing speed (cm/s)",
+        N_("Brushing speed (cm/s)"),
         "number",
         0.1,
-        "About 3 cm/s feels most pleasant to many people.",
+        N_("About 3 cm/s feels most pleasant to many people."),
     ),
-    ("reminder_times", "Reminder times", "times", None, "Times of day, e.g. 08:00, 13:00"),
+    ("reminder_times", N_("Reminder times"), "times", None, N_("Times of day, e.g. 08:00, 13:00")),
 )
 
 
@@ -195,7 +196,7 @@ def get_settings(coord: Any) -> dict[str, Any]:
         "brush_speed_cm_s": (caps.max_brush_speed_cm_s, f"{caps.max_brush_speed_cm_s:g} cm/s")
         if caps
         else (None, ""),
-        "reminder_times": (caps.sessions_per_day, f"{caps.sessions_per_day} a day")
+        "reminder_times": (caps.sessions_per_day, _("%(n)s a day", n=caps.sessions_per_day))
         if caps
         else (None, ""),
     }
@@ -206,10 +207,10 @@ def get_settings(coord: Any) -> dict[str, Any]:
         fields.append(
             {
                 "name": name,
-                "label": label,
+                "label": _(label),
                 "kind": kind,
                 "step": step,
-                "help": help_text,
+                "help": _(help_text),
                 "value": value,
                 "cap": cap,
                 "cap_text": cap_text,
@@ -243,7 +244,7 @@ def get_settings(coord: Any) -> dict[str, Any]:
 
 
 def report(coord: Any) -> dict[str, Any]:
-    per_day, _ = coord.planner.limits()
+    per_day, _gap = coord.planner.limits()
     return export.report_data(coord.store, sessions_per_day=per_day)
 
 

@@ -24,6 +24,7 @@ from station.app.engine_link import EngineLink
 from station.app.engine_view import EngineView
 from station.app.planner import Planner
 from station.errors import Conflict, InvalidInput, StationError
+from station.i18n import N_, _
 from station.protocols import library
 from station.protocols.model import Level, ManualStep, Protocol
 from station.storage import Store
@@ -32,8 +33,8 @@ from station.storage.step_notes import note_step_end
 log = logging.getLogger("station.app.guided")
 
 LIVE = ("running", "paused")
-LIVE_PROMPT = "How uncomfortable is it right now, from 0 (none) to 10 (worst)?"
-CALM_PLACE = (
+LIVE_PROMPT = N_("How uncomfortable is it right now, from 0 (none) to 10 (worst)?")
+CALM_PLACE = N_(
     "Before the first session today: sit comfortably and think of a calm place, somewhere "
     "you feel safe and at ease. Breathe in slowly through your nose and out through your "
     "mouth, three or four times. Keep breathing slowly while the session runs."
@@ -64,7 +65,7 @@ def questions(step: dict[str, Any] | None, *, live: bool, answered: bool) -> dic
         "discomfort": True,
         "pleasantness": False,
         "lingering": False,
-        "prompt": LIVE_PROMPT if live else "",
+        "prompt": _(LIVE_PROMPT) if live else "",
         "answered": False,
     }
 
@@ -73,10 +74,11 @@ def stop_text(threshold: int | None) -> str | None:
     """The program stops itself at a rating of ``threshold`` or more (``Program``)."""
     if threshold is None:
         return None
-    return (
-        f"Stop when it goes above {threshold - 1}/10: press STOP or \"Too much\". A rating "
-        f"of {threshold} or more stops the station at once."
-    )
+    return _(
+        'Stop when it goes above %(below)s/10: press STOP or "Too much". A rating of '
+        "%(threshold)s or more stops the station at once.",
+        below=threshold - 1, threshold=threshold,
+    )  # fmt: skip
 
 
 def level_of(protocol: Protocol, ladder: str, level_name: str | None) -> Level | None:
@@ -103,7 +105,7 @@ def before_start(nxt: dict[str, Any], *, first_today: bool) -> dict[str, Any] | 
     materials: list[dict[str, str]] = []
     for st in steps:
         if isinstance(st, ManualStep):
-            name = st.label or "Guided step"
+            name = st.label or _("Guided step")
             if all(m["name"] != name for m in materials):
                 materials.append({"name": name, "instruction": st.instruction})
     sites = list(dict.fromkeys(st.site for st in steps if st.site)) or list(protocol.body_sites)
@@ -115,7 +117,7 @@ def before_start(nxt: dict[str, Any], *, first_today: bool) -> dict[str, Any] | 
         "site_text": site_text(sites),
         "stop_threshold": program.stop_threshold,
         "stop_text": stop_text(program.stop_threshold),
-        "calm_place": CALM_PLACE if first_today else None,
+        "calm_place": _(CALM_PLACE) if first_today else None,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from station.i18n import _
 from station.protocols.model import Protocol, VibrateStep
 from station.protocols.settings import PatientSettings
 
@@ -36,8 +37,8 @@ def needs(protocol: Protocol, settings: PatientSettings, ladder: str) -> list[In
                 "ranking",
                 ladder,
                 ladder,
-                f"order the items of '{ladder}' from least to most irritating "
-                "(Today page, at intake)",
+                _("order the items of '%(ladder)s' from least to most irritating "
+                  "(Today page, at intake)", ladder=ladder),
             )
         )
     relative = sorted(
@@ -56,11 +57,12 @@ def needs(protocol: Protocol, settings: PatientSettings, ladder: str) -> list[In
                     "threshold",
                     actuator,
                     ladder,
-                    f"measure the detection threshold on '{actuator}' (Thresholds page)",
+                    _("measure the detection threshold on '%(actuator)s' (Thresholds page)",
+                      actuator=actuator),
                 )
             )
     return out
 
 
 def message(pending: list[IntakeNeed]) -> str:
-    return "Before the first session: " + "; ".join(n.text for n in pending) + "."
+    return _("Before the first session: %(todo)s.", todo="; ".join(n.text for n in pending))

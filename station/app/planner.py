@@ -28,6 +28,7 @@ from station.errors import (
     Problem,
     problems_from_validation,
 )
+from station.i18n import _
 from station.program import Program, ProgramStep
 from station.protocols import library
 from station.protocols.compiler import compile_program, ordered_levels
@@ -214,7 +215,7 @@ class Planner:
             "description": level.description or lad.description or protocol.patient_notes or "",
             "duration_ms": program.duration_ms,
             "allowed": check.allowed,
-            "message": "You can start now." if check.allowed else check.message,
+            "message": _("You can start now.") if check.allowed else check.message,
             "next_allowed_at": check.next_allowed_at,
             "done_today": check.done_today,
             "sessions_per_day": protocol.caps.sessions_per_day,

@@ -10,19 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from station.i18n import N_, _
 from station.program_trials import public_step
 
 LIVE_ENGINE_STATES = ("running", "paused")
 STATE_TEXT = {
-    "armed": "Ready: press Start on the page or the panel.",
-    "running": "Running.",
-    "paused": "Paused: press Resume on the page or Start on the panel.",
-    "idle": "Nothing armed.",
-    "stopped": "Stopped. Every output is off.",
-    "estop": "Emergency stop is latched; release the e-stop button, then reset it.",
-    "fault": "A device reported a fault; the station stopped.",
-    "disconnected": "The engine is not reachable; outputs stay off.",
-    "unknown": "Waiting for the engine...",
+    "armed": N_("Ready: press Start on the page or the panel."),
+    "running": N_("Running."),
+    "paused": N_("Paused: press Resume on the page or Start on the panel."),
+    "idle": N_("Nothing armed."),
+    "stopped": N_("Stopped. Every output is off."),
+    "estop": N_("Emergency stop is latched; release the e-stop button, then reset it."),
+    "fault": N_("A device reported a fault; the station stopped."),
+    "disconnected": N_("The engine is not reachable; outputs stay off."),
+    "unknown": N_("Waiting for the engine..."),
 }
 
 
@@ -54,7 +55,9 @@ def public_next(nxt: dict[str, Any] | None, *, running: bool) -> dict[str, Any] 
         return None
     out = {k: v for k, v in nxt.items() if k not in ("protocol", "program")}
     if running:
-        out.update(allowed=False, message="A session is running now.")
+        out.update(allowed=False, message=_("A session is running now."))
+    elif isinstance(out.get("message"), str):  # worded when armed (maybe by a background
+        out["message"] = _(out["message"])  # thread): a fixed sentence is translated here
     when = out.get("next_allowed_at")
     out["next_allowed_at"] = when.isoformat() if isinstance(when, datetime) else when
     return out
@@ -65,21 +68,22 @@ def fault_text(fault: dict[str, Any] | None) -> str | None:
     the patient reads it, the clinician acts on it."""
     if not fault:
         return None
-    message = fault.get("message") or "a fault"
+    message = fault.get("message") or _("a fault")
     if not fault.get("device"):
-        return (
-            f"The station cannot run: {message}. No stimulation can start until it is "
-            "fixed (the clinician checks the plan and the station's wiring file)."
+        return _(
+            "The station cannot run: %(message)s. No stimulation can start until it is "
+            "fixed (the clinician checks the plan and the station's wiring file).",
+            message=message,
         )
-    device = fault["device"]
-    return (
-        f"Device '{device}' has a fault: {message}. No stimulation can start until it "
-        "is fixed (check its cable and the I2C wiring, then restart the station)."
-    )
+    return _(
+        "Device '%(device)s' has a fault: %(message)s. No stimulation can start until it "
+        "is fixed (check its cable and the I2C wiring, then restart the station).",
+        device=fault["device"], message=message,
+    )  # fmt: skip
 
 
 def time_left_text(left_ms: int) -> str:
-    return f"{left_ms // 60000}:{(left_ms // 1000) % 60:02d} left"
+    return _("%(time)s left", time=f"{left_ms // 60000}:{(left_ms // 1000) % 60:02d}")
 
 
 def describe(
@@ -118,7 +122,7 @@ def describe(
         limit_text = pub_next.get("message")
     return {
         "state": state,
-        "state_text": STATE_TEXT.get(state, state),
+        "state_text": _(STATE_TEXT[state]) if state in STATE_TEXT else state,
         "engine": {
             k: engine.get(k) for k in ("connected", "state", "estop_latched", "error", "fault")
         },
@@ -138,7 +142,7 @@ def describe(
         "fault_text": fault_text(fault),
         "estop_latched": bool(engine.get("estop_latched")),
         "reminder": reminder,
-        "due_text": "A session is due." if reminder and reminder.get("due") else None,
+        "due_text": _("A session is due.") if reminder and reminder.get("due") else None,
         "indicator": indicator,
         "limit_text": limit_text,
     }

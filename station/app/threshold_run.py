@@ -31,6 +31,7 @@ from station.app.engine_link import EngineLink, EngineRefused
 from station.app.fanout import Fanout
 from station.app.planner import Planner
 from station.errors import Conflict, InvalidInput, NotAllowed, NotFound, StationError
+from station.i18n import _
 from station.protocols.model import VibrateStep
 from station.storage import Store
 from station.thresholds.procedure import AscendingSeries, Staircase
@@ -155,7 +156,8 @@ class ThresholdRunner:
             self._state = {
                 "measuring": True, "actuator": actuator, "kind": kind, "by": by,
                 "phase": "stimulus", "trial": 0, "level": None, "ceiling": round(ceiling, 6),
-                "prompt": PROMPTS[kind], "answered_by": "simulated patient" if auto else "patient",
+                "prompt": _(PROMPTS[kind]),
+                "answered_by": "simulated patient" if auto else "patient",
                 "method": proc.method, "result": None, "message": "starting",
             }  # fmt: skip
             self.arming.held_by = f"{kind} measurement of {actuator}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from station.errors import InvalidInput
+from station.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,10 @@ def _hand(outline_id: str, label: str) -> Outline:
 OUTLINES: dict[str, Outline] = {
     o.id: o
     for o in (
-        _body("front", "Body, front"),
-        _body("back", "Body, back"),
-        _hand("hand-left", "Left hand, palm side"),
-        _hand("hand-right", "Right hand, palm side"),
+        _body("front", N_("Body, front")),  # translated where shown (bodymap.html)
+        _body("back", N_("Body, back")),
+        _hand("hand-left", N_("Left hand, palm side")),
+        _hand("hand-right", N_("Right hand, palm side")),
     )
 }
 OUTLINE_IDS: tuple[str, ...] = tuple(OUTLINES)

@@ -101,9 +101,21 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_station_add(args: argparse.Namespace) -> int:
     from station.hub import brokerconf
+    from station.hub.reload import reload_brokers
 
-    path = brokerconf.add_station(data_dir=resolve_data_dir(args), station_id=args.station_id)
-    print(f"wrote {path}: give it and tls/ca.crt to the station; reload the broker (SIGHUP)")
+    data_dir = resolve_data_dir(args)
+    path = brokerconf.add_station(data_dir=data_dir, station_id=args.station_id)
+    print(f"wrote {path}: give it and tls/ca.crt to the station")
+    pids, problems = reload_brokers(brokerconf.Layout(data_dir).conf)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if pids:
+        print(f"the broker (pid {', '.join(map(str, pids))}) re-reads its password file now")
+    else:
+        print(
+            "no broker using this config runs here: start it, or reload it where it runs "
+            "(systemctl reload station-hub-broker, or SIGHUP) before the station connects"
+        )
     return 0
 
 

@@ -6,7 +6,8 @@ pseudonymous reference (``Patient/<patient id>``, no name), effectiveDateTime th
 time, and the record's global id as identifier. Built and validated with
 ``fhir.resources``: its R4B models (FHIR 4.3), whose Observation is the R4 (4.0.1) one
 field for field (R4B changed only medication and substance resources); the package's
-default module is R5.
+default module is R5. Outcome measures with a code (VAS, LOINC 38214-3) follow the
+ratings: station/hub/outcomes.py.
 """
 
 from __future__ import annotations
@@ -68,10 +69,12 @@ def observation(rating: dict[str, Any]) -> Any:
 def fhir_bundle(store: HubStore, patient_id: str) -> Any:
     from fhir.resources.R4B.bundle import Bundle
 
+    from station.hub.outcomes import fhir_entries
+
     entries = [
         {"fullUrl": f"urn:uuid:{r['id']}", "resource": observation(r)}
         for r in queries.patient_records(store, patient_id, "rating")
-    ]
+    ] + fhir_entries(store, patient_id)  # VAS (LOINC 38214-3): station/hub/outcomes.py
     return Bundle.model_validate({"resourceType": "Bundle", "type": "collection", "entry": entries})
 
 

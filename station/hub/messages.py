@@ -19,7 +19,8 @@ topic                                direction  QoS   retained  payload
 ===================================  =========  ====  ========  ============================
 
 Record kinds under ``rec/``: session, step, rating, journal, decision, adherence, fault,
-ack (``PushAck``: a push applied or refused, with the reason).
+outcome (issue 16's measures: VAS, flare, zone area, discrimination score), ack
+(``PushAck``: a push applied or refused, with the reason).
 
 Delivery (shared/reference/clinic-hub.md): a broker's PUBACK is not the hub's. A station
 keeps a record in its outbox until the hub's ``Stored`` names its id, and re-sends what is
@@ -47,7 +48,9 @@ SCHEMA_VERSION = 1
 STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SLUG = r"^[a-z][a-z0-9_-]{0,47}$"
 StationId = Annotated[str, Field(pattern=STATION_ID, description="the station's id")]
-RECORD_KINDS = ("session", "step", "rating", "journal", "decision", "adherence", "fault", "ack")
+RECORD_KINDS = (
+    "session", "step", "rating", "journal", "decision", "adherence", "fault", "outcome", "ack"
+)  # fmt: skip
 PUSH_KINDS = ("protocol", "plan")
 MAX_PAYLOAD = 256 * 1024  # bytes of one message (a protocol push is the largest)
 
@@ -165,6 +168,54 @@ class AdherenceRecord(_PatientRecord):
     prescribed: int = Field(ge=0, le=100)
 
 
+OUTCOME_FIELDS = {  # which fields each measure has (the others stay None)
+    "vas": ("vas_rest", "vas_use", "vas_touch"),
+    "flare": (),
+    "zone_area": ("outline", "area_cm2"),
+    "discrimination": ("session_id", "trials", "correct", "missed"),
+}
+Vas = Annotated[int | None, Field(ge=0, le=100, description="VAS, mm on a 100 mm line")]
+
+
+class OutcomeRecord(_PatientRecord):
+    """An outcome measure (issue 16): a VAS entry (0-100 mm at rest, in use, on touch: at
+    least one), a flare (its note), the sensitive zone's area on a body map (cm^2, per
+    outline), or a session's discrimination score. ``local_id`` is the row's id at the
+    station (the entry, the body map or the session)."""
+
+    kind: Literal["outcome"] = "outcome"
+    measure: Literal["vas", "flare", "zone_area", "discrimination"]
+    local_id: int = Field(ge=1)
+    vas_rest: Vas = None
+    vas_use: Vas = None
+    vas_touch: Vas = None
+    note: str = Field("", max_length=2000)
+    outline: Literal["front", "back", "hand-left", "hand-right"] | None = None
+    area_cm2: float | None = Field(None, ge=0, le=30_000, description="zone area, cm^2")
+    session_id: uuid.UUID | None = None
+    trials: int | None = Field(None, ge=0, le=100_000)
+    correct: int | None = Field(None, ge=0, le=100_000)
+    missed: int | None = Field(None, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _fits_measure(self) -> OutcomeRecord:
+        mine = OUTCOME_FIELDS[self.measure]
+        for name in {f for fs in OUTCOME_FIELDS.values() for f in fs} - set(mine):
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name}: not a field of a {self.measure} outcome")
+        if self.measure == "vas" and all(getattr(self, f) is None for f in mine):
+            raise ValueError("vas_rest: a VAS entry needs at least one of rest, use, touch")
+        if self.measure in ("zone_area", "discrimination"):
+            missing = [f for f in mine if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"{missing[0]}: a {self.measure} outcome needs it")
+        if self.measure == "discrimination":
+            assert self.trials is not None and self.correct is not None
+            if self.correct + (self.missed or 0) > self.trials:
+                raise ValueError("correct: correct and missed trials exceed the trials")
+        return self
+
+
 class FaultRecord(_Message):
     kind: Literal["fault"] = "fault"
     patient_id: uuid.UUID | None = None
@@ -197,6 +248,7 @@ Record = Annotated[
     | DecisionRecord
     | AdherenceRecord
     | FaultRecord
+    | OutcomeRecord
     | PushAck,
     Field(discriminator="kind"),
 ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from station.bodymap import area
 from station.bodymap.outlines import OUTLINE_IDS, outline
+from station.storage import outbox_outcomes
 from station.storage import validate as v
 from station.storage.database import Database
 from station.storage.db import inserted_id, parse_time, to_text
@@ -81,6 +82,7 @@ class BodyMapRepository:
             row = conn.execute(
                 "SELECT * FROM body_maps WHERE id = ?", (inserted_id(cur),)
             ).fetchone()
+            outbox_outcomes.body_map_added(conn, row["id"], now=row["at"])  # the hub's copy
         return _from_row(row)
 
     def history(self, *, outline_id: str | None = None, limit: int = 200) -> list[BodyMap]:

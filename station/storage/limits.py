@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from station.i18n import _, ngettext, short_day
+
 
 @dataclass(frozen=True)
 class PastSession:
@@ -87,18 +89,20 @@ def _message(
 ) -> str:
     when = describe_time(at, now, tz)
     if rule == "sessions_per_day":
-        why = (
-            f"The protocol allows at most {per_day} session{'s' if per_day != 1 else ''} a "
-            f"day and {done_today} {'has' if done_today == 1 else 'have'} been done today."
-        )
+        why = ngettext(
+            "The protocol allows at most %(num)d session a day",
+            "The protocol allows at most %(num)d sessions a day", per_day or 0,
+        ) + " " + ngettext(
+            "and %(num)d has been done today.", "and %(num)d have been done today.", done_today
+        )  # fmt: skip
     else:
         minutes = int(gap.total_seconds() // 60) if gap else 0
-        ended = describe_time(last_end, now, tz) if last_end else "recently"
-        why = (
-            f"The protocol asks for at least {minutes} minutes between sessions; "
-            f"the last one ended {ended}."
-        )
-    return f"{why} The next session is allowed from {when}."
+        ended = describe_time(last_end, now, tz) if last_end else _("recently")
+        why = _(
+            "The protocol asks for at least %(minutes)s minutes between sessions; "
+            "the last one ended %(ended)s.", minutes=minutes, ended=ended,
+        )  # fmt: skip
+    return why + " " + _("The next session is allowed from %(when)s.", when=when)
 
 
 def describe_time(at: datetime, now: datetime, tz: tzinfo | None) -> str:
@@ -107,9 +111,9 @@ def describe_time(at: datetime, now: datetime, tz: tzinfo | None) -> str:
     hm = la.strftime("%H:%M")
     delta = (la.date() - ln.date()).days
     if delta == 0:
-        return f"{hm} today"
+        return _("%(time)s today", time=hm)
     if delta == 1:
-        return f"{hm} tomorrow ({la.strftime('%a')} {la.day} {la.strftime('%b')})"
+        return _("%(time)s tomorrow (%(day)s)", time=hm, day=short_day(la))
     if delta == -1:
-        return f"{hm} yesterday"
-    return f"{hm} on {la.strftime('%a')} {la.day} {la.strftime('%b %Y')}"
+        return _("%(time)s yesterday", time=hm)
+    return _("%(time)s on %(day)s", time=hm, day=short_day(la, year=True))

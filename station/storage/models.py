@@ -66,6 +66,8 @@ class User(_Record):
     session_epoch: int = 0
     # The patient record a patient account belongs to (schema 4); clinicians: None.
     patient_id: int | None = None
+    # The account's language for the page (schema 9); None: the browser's, else English.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ the pseudonymous id; never a name. What is reported when:
 - a rating, a journal entry, a progression decision (again when it is revised): when
   written;
 - adherence (derived, one per patient and finished day) and the answers to the hub's
-  pushes: queued by the sync agent (``OutboxQueue``).
+  pushes: queued by the sync agent (``OutboxQueue``);
+- outcome measures (VAS, flare, zone area, a session's discrimination score):
+  ``outbox_outcomes.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from typing import Any
 
 from station.hub.messages import new_id
 
-KINDS = ("session", "step", "rating", "journal", "decision", "adherence", "fault", "ack")
+KINDS = (
+    "session", "step", "rating", "journal", "decision", "adherence", "fault", "outcome", "ack"
+)  # fmt: skip
 # The station's progression actions (station.protocols.progression) in the contract's words.
 DECISION_ACTIONS = {"advance": "up", "hold": "stay", "back": "down", "pause": "pause"}
 FAULT_PREFIX = "fault on "  # the recorder's end reason for a device fault
@@ -134,6 +138,9 @@ def session_ended(conn: sqlite3.Connection, session_id: int, *, now: str) -> Non
             "delivered_steps": delivered,
         },
     )
+    from station.storage import outbox_outcomes
+
+    outbox_outcomes.session_scored(conn, session_id, at=row["ended_at"], now=now)
     reason = row["end_reason"] or ""
     if reason.startswith(FAULT_PREFIX):
         device, _, message = reason[len(FAULT_PREFIX) :].partition(": ")

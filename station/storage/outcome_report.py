@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from station.bodymap.outlines import OUTLINES
+from station.i18n import N_
 from station.storage.outcomes import MEASURES
 
 LABELS = {
-    "vas": "Pain (VAS 0-100: at rest, in use, on touch)",
-    "zone_area": "Area of the sensitive zone (body map)",
-    "detection_threshold": "Detection threshold (re-measured)",
-    "discrimination": "Discrimination accuracy",
+    "vas": N_("Pain (VAS 0-100: at rest, in use, on touch)"),  # translated where shown
+    "zone_area": N_("Area of the sensitive zone (body map)"),
+    "detection_threshold": N_("Detection threshold (re-measured)"),
+    "discrimination": N_("Discrimination accuracy"),
 }
 UNITS = {
     "vas": "0-100",

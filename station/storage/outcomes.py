@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from station.errors import InvalidInput
+from station.storage import outbox_outcomes
 from station.storage import validate as v
 from station.storage.database import Database
 from station.storage.db import inserted_id, parse_time, to_text
@@ -175,6 +176,7 @@ class OutcomeRepository:
             row = conn.execute(
                 "SELECT * FROM outcome_entries WHERE id = ?", (inserted_id(cur),)
             ).fetchone()
+            outbox_outcomes.entry_added(conn, row["id"], now=row["at"])  # the hub's copy
         return _entry(row)
 
 

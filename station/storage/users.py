@@ -153,6 +153,14 @@ class UserRepository:
             row = self._row(conn, name)
         return _user(row)
 
+    def set_locale(self, user_id: int, locale: str | None) -> None:
+        """The account's language for the page (a tag such as "de"; None: the browser's).
+        Which tags are offered is checked by the caller (web/i18n.py)."""
+        if locale is not None:
+            locale = v.text("locale", locale, 16)
+        with self._db.tx() as conn:
+            conn.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))
+
     def end_sessions(self, user_id: int) -> None:
         """Log the account out everywhere (logout): its login cookies stop working."""
         with self._db.tx() as conn:
@@ -178,4 +186,5 @@ def _user(row: sqlite3.Row) -> User:
         disabled=bool(row["disabled"]),
         session_epoch=int(row["session_epoch"]),
         patient_id=row["patient_id"],
+        locale=row["locale"],
     )

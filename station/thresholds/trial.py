@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 
+from station.i18n import N_
 from station.program import AmplitudeSegment, Program, ProgramStep, RatingRequest
 
 STIMULUS_MS = 1000
@@ -21,8 +22,8 @@ RAMP_MS = 200
 ANSWER_MS = 60_000
 PROTOCOL_ID = "threshold-trial"
 PROMPTS = {
-    "detection": "Did you feel it?",
-    "tolerance": "Is this still manageable?",
+    "detection": N_("Did you feel it?"),  # translated where shown (threshold_run)
+    "tolerance": N_("Is this still manageable?"),
 }
 
 

@@ -125,6 +125,15 @@ SEED[8] = [  # who changed what (issue 14): a new table only
     f"""INSERT INTO audit (at, actor, patient_id, what, summary, detail_json)
         VALUES ('{T}', 'clinician:ann', 1, 'caps', 'cap x: 1 -> 2', '{{}}')""",
 ]
+SEED[9] = [  # each account's language for the page (issue 14): a new column of users
+    *SEED[8],
+    "UPDATE users SET locale = 'de' WHERE id = 1",
+]
+SEED[10] = [  # outcome measures in the outbox (issues 15, 16): the outbox rebuilt, rows kept
+    *SEED[9],
+    f"""INSERT INTO outbox (global_id, kind, payload, dedupe_key, created_at)
+        VALUES ('{G}3', 'outcome', '{{"measure": "vas"}}', 'outcome:outcome_entries:1', '{T}')""",
+]
 
 
 def _build(path: Path, version: int) -> None:

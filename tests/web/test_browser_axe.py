@@ -45,7 +45,8 @@ def page_routes() -> set[str]:
     return {
         r.rule
         for r in app.url_map.iter_rules()
-        if "GET" in (r.methods or ()) and not r.rule.startswith(("/api/", "/static/"))
+        if "GET" in (r.methods or ())
+        and not r.rule.startswith(("/api/", "/static/", "/i18n/"))  # i18n: script catalogs
     }
 
 

@@ -64,7 +64,7 @@ def _login(pg, base: str, name: str, password: str) -> None:
 
 
 def _logout(pg) -> None:
-    pg.click("nav.main form button")
+    pg.click("nav.main form[action$='/logout'] button")
     pg.wait_for_load_state()
 
 

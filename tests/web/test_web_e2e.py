@@ -146,11 +146,11 @@ def test_whole_station_in_the_browser(station, page, tmp_path) -> None:
     page.fill("#name", "carla")
     page.fill("#password", "clinician-pass")
     page.fill("#confirm", "clinician-pass")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url("**/clinician/")
     _shot(page, "02-clinician")
     # Log out and back in through the login form.
-    page.click("nav.main form button")
+    page.click("nav.main form[action$='/logout'] button")
     page.goto(base + "/login")
     page.fill("#name", "carla")
     page.fill("#password", "clinician-pass")

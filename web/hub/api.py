@@ -10,10 +10,13 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from station.errors import StationError
-from station.hub import alarms, export, queries
+from station.hub import alarms, export, outcomes, queries
 from station.hub import messages as m
+from web import openapi
+from web import responses as station_responses
 from web.contract import contract
 from web.errors import ApiError
+from web.hub import responses as out
 from web.hub.models import ExportQuery, PushIn
 from web.models import LoginIn
 from web.security import LoginUser, role_required, verify_nobody, verify_password
@@ -21,6 +24,8 @@ from web.security import LoginUser, role_required, verify_nobody, verify_passwor
 bp = Blueprint("hubapi", __name__)
 clinician = role_required("clinician")
 WRONG = "Wrong name or password"
+STATION_PATH = {"station_id": {"type": "string", "pattern": m.STATION_ID}}
+PATIENT_PATH = {"patient_id": {"type": "string", "minLength": 1, "maxLength": 36}}
 
 
 def store() -> Any:
@@ -54,6 +59,7 @@ def end_session() -> None:
 @contract(
     "Log in; returns the csrf_token to send as X-CSRFToken",
     body=LoginIn,
+    ok=out.LoginOut,
     errors=(401, 429),
     csrf=False,
     json_only=True,
@@ -68,7 +74,7 @@ def api_login(body: LoginIn) -> Any:
 
 @bp.post("/api/logout")
 @clinician
-@contract("Log out")
+@contract("Log out", ok=out.LogoutOut)
 def api_logout() -> Any:
     end_session()
     return jsonify({"logged_out": True})
@@ -102,14 +108,19 @@ def _patient(patient_id: str) -> str:
 
 @bp.get("/api/hub/stations")
 @clinician
-@contract("Every station: id, online, last seen, last fault")
+@contract("Every station: id, online, last seen, last fault", ok=out.StationsOut)
 def stations() -> Any:
     return jsonify({"stations": queries.station_list(store())})
 
 
 @bp.get("/api/hub/stations/<station_id>/sessions")
 @clinician
-@contract("A station's sessions, newest first, each with its global id", errors=(404,))
+@contract(
+    "A station's sessions, newest first, each with its global id",
+    ok=out.StationSessionsOut,
+    errors=(404,),
+    path=STATION_PATH,
+)
 def station_sessions(station_id: str) -> Any:
     sid = _station(station_id)
     return jsonify({"station_id": sid, "sessions": queries.sessions_of_station(store(), sid)})
@@ -117,7 +128,12 @@ def station_sessions(station_id: str) -> Any:
 
 @bp.get("/api/hub/stations/<station_id>/pushes")
 @clinician
-@contract("Pushes to a station with their acknowledgement", errors=(404,))
+@contract(
+    "Pushes to a station with their acknowledgement",
+    ok=out.PushesOut,
+    errors=(404,),
+    path=STATION_PATH,
+)
 def station_pushes(station_id: str) -> Any:
     sid = _station(station_id)
     return jsonify({"station_id": sid, "pushes": store().pushes_of(station_id=sid)})
@@ -128,8 +144,10 @@ def station_pushes(station_id: str) -> Any:
 @contract(
     "Push a protocol or a plan to a station (retained until replaced)",
     body=PushIn,
+    ok=out.PushOut,
     status=202,
     errors=(404, 503),
+    path=STATION_PATH,
 )
 def push(station_id: str, body: PushIn) -> Any:
     msg = send_push(station_id=_station(station_id), body=body)
@@ -169,24 +187,32 @@ def send_push(*, station_id: str, body: PushIn) -> m.ProtocolPush | m.PlanPush:
 
 @bp.get("/api/hub/patients")
 @clinician
-@contract("Every patient (pseudonymous id) with their station")
+@contract("Every patient (pseudonymous id) with their station", ok=out.PatientsOut)
 def patients() -> Any:
     return jsonify({"patients": queries.patient_list(store())})
 
 
 @bp.get("/api/hub/patients/<patient_id>")
 @clinician
-@contract("A patient: adherence, rating trend, level history, last sessions, alarms", errors=(404,))
+@contract(
+    "A patient: adherence, rating trend, level history, last sessions, alarms",
+    ok=out.PatientOut,
+    errors=(404,),
+    path=PATIENT_PATH,
+)
 def patient(patient_id: str) -> Any:
     pid = _patient(patient_id)
     out = queries.patient_summary(store(), pid)
     out["alarms"] = alarms.patient_alarms(store(), pid)
+    out["outcomes"] = outcomes.trends(store(), pid)
     return jsonify(out)
 
 
 @bp.get("/api/hub/alarms")
 @clinician
-@contract("Alarms from the rules (two stops, rising ratings, missed days, faults)")
+@contract(
+    "Alarms from the rules (two stops, rising ratings, missed days, faults)", ok=out.AlarmsOut
+)
 def alarm_list() -> Any:
     return jsonify({"alarms": alarms.all_alarms(store())})
 
@@ -197,6 +223,8 @@ def alarm_list() -> Any:
     "A patient's record as csv, json or a FHIR R4 Bundle of Observations",
     query=ExportQuery,
     errors=(404,),
+    path=PATIENT_PATH,
+    also_content=out.EXPORT_CONTENT,
 )
 def patient_export(patient_id: str, query: ExportQuery) -> Any:
     pid = _patient(patient_id)
@@ -207,3 +235,17 @@ def patient_export(patient_id: str, query: ExportQuery) -> Any:
         mimetype=mime[query.format],
         headers={"Content-Disposition": f'attachment; filename="patient-{pid}.{query.format}"'},
     )
+
+
+HUB_INFO = {
+    "title": "Clinic hub API",
+    "description": "JSON API of the clinic hub (clinician accounts only). State-changing "
+    "calls need the X-CSRFToken header (from POST /api/login).",
+}
+
+
+@bp.get("/api/openapi.json", endpoint="document")
+@contract("This document", ok=station_responses.Document)
+def document_view() -> Any:
+    """Generated from the hub's own routes and models by the station's generator."""
+    return jsonify(openapi.document(current_app, info=HUB_INFO))

@@ -55,7 +55,7 @@
       const t = document.createElementNS(NS, "text");
       t.setAttribute("x", String(Math.min(top[0], o.width - 40)));
       t.setAttribute("y", String(Math.max(10, top[1] - 4)));
-      t.textContent = "start here";
+      t.textContent = _("start here");
       guide.appendChild(t);
     }
   }
@@ -65,7 +65,7 @@
     body.replaceChildren();
     data.maps.slice().reverse().forEach((m) => {
       const tr = document.createElement("tr");
-      [new Date(m.at).toLocaleString(), byId[m.outline].label, m.area_cm2.toFixed(1),
+      [Station.fmtDateTime(m.at), byId[m.outline].label, Station.fmtNumber(m.area_cm2, 1),
         String(m.calibration.length_cm), m.by || "-"].forEach((v) => {
         const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
       });
@@ -75,7 +75,7 @@
     Object.keys(data.area_over_time).forEach((id) => {
       series[byId[id].label] = data.area_over_time[id].map((p) => [Date.parse(p[0]) / 1000, p[1]]);
     });
-    if (window.StationCharts) StationCharts.lines($("bm-chart"), series, { yLabel: "cm²", empty: "No map yet." });
+    if (window.StationCharts) StationCharts.lines($("bm-chart"), series, { yLabel: "cm²", empty: _("No map yet.") });
   }
 
   function chooseOutline() {
@@ -88,7 +88,7 @@
     const len = $("bm-length");
     len.min = o.min_cm; len.max = o.max_cm;
     len.value = data.lengths[o.landmark] != null ? data.lengths[o.landmark] : "";
-    $("bm-length-help").textContent = `Measure it on the body with a tape (${o.min_cm}-${o.max_cm} cm; typical adult about ${o.typical_cm} cm); the area is scaled by it.`;
+    $("bm-length-help").textContent = _f("Measure it on the body with a tape ({min}-{max} cm; typical adult about {typical} cm); the area is scaled by it.", { min: Station.fmtNumber(o.min_cm), max: Station.fmtNumber(o.max_cm), typical: Station.fmtNumber(o.typical_cm) });
     shapes = []; drawNew(); drawHistory();
   }
 
@@ -117,7 +117,7 @@
     const prev = current[current.length - 1];
     if (prev[0] !== last[0] || prev[1] !== last[1]) current.push(last);
     if (current.length >= 3) { shapes.push(current); say(""); }
-    else say("Too short: draw all the way round the area.");
+    else say(_("Too short: draw all the way round the area."));
     current = null;
     stroke.setAttribute("points", "");
     drawNew();
@@ -133,7 +133,7 @@
   $("bm-outline").addEventListener("change", chooseOutline);
   $("bm-save").addEventListener("click", async () => {
     const len = Number($("bm-length").value);
-    if (!$("bm-length").value || !Number.isFinite(len)) { say("Enter the measured length in cm first."); $("bm-length").focus(); return; }
+    if (!$("bm-length").value || !Number.isFinite(len)) { say(_("Enter the measured length in cm first.")); $("bm-length").focus(); return; }
     $("bm-save").disabled = true;
     try {
       const saved = await Station.api("POST", "/api/bodymap",
@@ -142,7 +142,7 @@
       say(`Saved: ${saved.area_cm2.toFixed(1)} cm².`);
       shapes = []; drawNew(); drawHistory(); drawTable();
     } catch (e) {
-      say("Not saved: " + e.message);
+      say(_f("Not saved: {why}", { why: e.message }));
       drawNew();
     }
   });

@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", function () {
       const button = form.querySelector("button");
       button.disabled = true;
       cell.classList.remove("error");
-      cell.textContent = "Calibrating " + name + " (about a second)...";
+      cell.textContent = _f("Calibrating {name} (about a second)...", { name });
       try {
         const r = await Station.api("POST", "/api/hardware/calibrate", { actuator: name });
         cell.textContent = "A_CAL_COMP " + r.compensation + ", A_CAL_BEMF " + r.back_emf +
@@ -19,7 +19,7 @@ document.addEventListener("DOMContentLoaded", function () {
           (r.note ? "; " + r.note : "");
       } catch (e) {
         cell.classList.add("error");
-        cell.textContent = "Not calibrated: " + e.message;
+        cell.textContent = _f("Not calibrated: {why}", { why: e.message });
       } finally {
         button.disabled = false;
       }

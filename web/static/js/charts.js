@@ -24,7 +24,7 @@ window.StationCharts = (function () {
     opts = opts || {};
     const names = Object.keys(series);
     el.innerHTML = "";
-    if (!names.length) { el.textContent = opts.empty || "Nothing recorded yet."; return null; }
+    if (!names.length) { el.textContent = opts.empty || _("Nothing recorded yet."); return null; }
     const data = align(series);
     const cfg = {
       width: width(el), height: opts.height || 240,

@@ -38,9 +38,9 @@
     }).then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
       .then(function (res) {
         var j = res[1];
-        if (res[0] !== 200) { feedback.textContent = (j.error && j.error.message) || "Not recorded."; return; }
-        if (!j.feedback) { feedback.textContent = "Recorded."; return; }
-        feedback.textContent = j.correct ? "Right!" : "Not quite: it was " + words(j.right_site) +
+        if (res[0] !== 200) { feedback.textContent = (j.error && j.error.message) || _("Not recorded."); return; }
+        if (!j.feedback) { feedback.textContent = _("Recorded."); return; }
+        feedback.textContent = j.correct ? _("Right!") : _("Not quite: it was") + " " + words(j.right_site) +
           (j.right_probe ? " (" + words(j.right_probe) + ")" : "") + ".";
       });
   }
@@ -65,10 +65,13 @@
       .then(function (st) {
         var d = st.discrimination;
         card.hidden = !d;
+        // While the patient names sites, the body picture must be on the first screen
+        // (a timed answer): the 0-10 rating box gives way; too much and STOP stay.
+        document.body.classList.toggle("discriminating", !!d);
         if (!d) return;
         render(d);
         var s = d.so_far;
-        scoreText.textContent = s.correct + " right of " + s.trials + " so far (" + d.trials_total + " in all)";
+        scoreText.textContent = _f("{right} right of {trials} so far ({total} in all)", { right: s.correct, trials: s.trials, total: d.trials_total });
       }).catch(function () {}).then(function () { setTimeout(poll, 400); });
   }
   poll();

@@ -74,7 +74,7 @@
     show("q-pleasantness", !!(q && q.answer && q.pleasantness));
     show("q-lingering", !!(q && q.answer && q.lingering));
     show("send-answer", extra);
-    if (q && q.prompt) text("rate-prompt", q.answered ? "Answered, thank you." + (st.state === "paused" ? " Press Resume to go on." : "") : q.prompt);
+    if (q && q.prompt) text("rate-prompt", q.answered ? _("Answered, thank you.") + (st.state === "paused" ? " " + _("Press Resume to go on.") : "") : q.prompt);
     const live = st.session && (st.session.state === "running" || st.session.state === "paused");
     show("live-site", !!(live && st.site)); text("live-site-text", st.site);
     show("live-stop", !!(live && st.stop_text)); text("live-stop", st.stop_text);
@@ -93,8 +93,8 @@
     }
     try {
       const r = await Station.api("POST", "/api/ratings", body);
-      text("rate-result", "Saved: " + r.value + " of 10" + (r.stopped ? " - stopped, as agreed with your clinician." : "."));
-    } catch (e) { text("rate-result", "Not saved: " + e.message); }
+      text("rate-result", r.stopped ? _f("Saved: {value} of 10 - stopped, as agreed with your clinician.", { value: r.value }) : _f("Saved: {value} of 10.", { value: r.value }));
+    } catch (e) { text("rate-result", _f("Not saved: {why}", { why: e.message })); }
     document.dispatchEvent(new CustomEvent("station:refresh"));
   }
 
@@ -106,7 +106,7 @@
     // A rating at the stop threshold never waits for the other questions.
     if (more && !(threshold != null && value >= threshold)) {
       picked = value;
-      text("rate-result", "Discomfort " + value + " of 10: answer the questions below, then Send answer.");
+      text("rate-result", _f("Discomfort {value} of 10: answer the questions below, then Send answer.", { value }));
       return;
     }
     send(value);
@@ -114,11 +114,11 @@
 
   async function endStep(why) {
     const st = await Station.api("GET", "/api/status");
-    if (!st.step || st.step.kind !== "manual") { text("end-step-result", "No guided step is playing."); return; }
+    if (!st.step || st.step.kind !== "manual") { text("end-step-result", _("No guided step is playing.")); return; }
     try {
       await Station.api("POST", "/api/step/end", { index: st.step.index, why });
-      text("end-step-result", "Step ended.");
-    } catch (e) { text("end-step-result", "Not ended: " + e.message); }
+      text("end-step-result", _("Step ended."));
+    } catch (e) { text("end-step-result", _f("Not ended: {why}", { why: e.message })); }
     document.dispatchEvent(new CustomEvent("station:refresh"));
   }
 
@@ -131,7 +131,7 @@
     document.querySelectorAll("button.rate").forEach((btn) => btn.addEventListener("click", () => onRate(btn)));
     const sendBtn = $("send-answer");
     if (sendBtn) sendBtn.addEventListener("click", () => {
-      if (picked === null) { text("rate-result", "Choose how uncomfortable it was (0-10) first."); return; }
+      if (picked === null) { text("rate-result", _("Choose how uncomfortable it was (0-10) first.")); return; }
       send(picked);
     });
     const pl = $("pleasantness");

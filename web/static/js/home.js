@@ -10,7 +10,7 @@
   const loggedIn = document.body.dataset.loggedIn === "yes";
   const POLL_MS = 1000, TIMEOUT_MS = 1500, LOST_MS = 2500;
   const LIVE = ["running", "paused"];
-  const SUMMARY_PROMPT = "How uncomfortable was it overall? Your answer goes to this session.";
+  const SUMMARY_PROMPT = _("How uncomfortable was it overall? Your answer goes to this session.");
   let last = null, lastAt = 0, lastOk = performance.now(), lost = false, polling = false;
   let liveSession = null, summaryFor = null, summaryRates = false, busy = false;
 
@@ -26,14 +26,14 @@
     let stateText = st.state_text || st.state || "";
     const q = st.questions;
     if (st.state === "paused" && st.step && st.step.kind === "rate" && q && q.answer) {
-      stateText = q.answered ? "Answered: press Resume." : "Rate now: the session waits.";
+      stateText = q.answered ? _("Answered: press Resume.") : _("Rate now: the session waits.");
     }
-    if (st.estop_latched) stateText = "Emergency stop is on: every output is off.";
+    if (st.estop_latched) stateText = _("Emergency stop is on: every output is off.");
     text("live-state", stateText);
     text("live-step", st.step ? st.step.label : "");
     const estop = !!st.estop_latched;
     if (st.next) {
-      text("next-message", estop ? "The emergency stop is on: release it, then reset it (see above). Then you can start." : st.next.message);
+      text("next-message", estop ? _("The emergency stop is on: release it, then reset it (see above). Then you can start.") : st.next.message);
     }
     const start = $("start-button");
     if (start) start.disabled = busy || !(st.next && st.next.allowed) || st.state !== "armed" || estop;
@@ -45,7 +45,7 @@
     show("estop-reset-button", estop);
     const engineGone = st.state === "disconnected";
     show("conn-banner", engineGone);
-    if (engineGone) text("conn-text", "The station's engine is not answering; outputs stay off. If anything still moves, press the red STOP button on the station itself.");
+    if (engineGone) text("conn-text", _("The station's engine is not answering; outputs stay off. If anything still moves, press the red STOP button on the station itself."));
     show("pause-button", st.state === "running");
     show("resume-button", st.state === "paused");
     ["pause-button", "resume-button", "too-much"].forEach((id) => { const b = $(id); if (b) b.disabled = busy; });
@@ -77,8 +77,8 @@
     document.body.classList.toggle("conn-lost", on);
     show("conn-banner", on);
     if (on) {
-      text("conn-text", "This page cannot reach the station, so its buttons may not work. If anything is still running, press the red STOP button on the station itself.");
-      text("live-state", "No contact with the station: the page does not know what it is doing.");
+      text("conn-text", _("This page cannot reach the station, so its buttons may not work. If anything is still running, press the red STOP button on the station itself."));
+      text("live-state", _("No contact with the station: the page does not know what it is doing."));
       ["start-button", "pause-button", "resume-button"].forEach((id) => { const b = $(id); if (b) b.disabled = true; });
     }
     tick();
@@ -95,7 +95,7 @@
     const pct = Math.round(frac * 1000) / 10;
     $("progress-fill").style.width = pct + "%";
     $("progress").setAttribute("aria-valuenow", String(Math.round(pct)));
-    $("time-left").textContent = lost ? "" : (total > 0 && live ? Station.fmtTime(total - elapsed) + " left" : (last.time_left_text || ""));
+    $("time-left").textContent = lost ? "" : (total > 0 && live ? _f("{time} left", { time: Station.fmtTime(total - elapsed) }) : (last.time_left_text || ""));
     const step = last.step;
     const manual = !!(step && step.kind === "manual" && live && !lost);
     show("manual", manual);
@@ -141,18 +141,26 @@
     return isNaN(ms) ? "-" : Station.fmtTime(ms);
   }
 
+  // Why a session ended (station/vocab.py's stop reasons), in the page's language.
+  const END_WORDS = {
+    user: _("stop pressed"), too_much: _("too much"), panel_stop: _("panel stop"),
+    estop: _("emergency stop"), rating: _("rating at the stop threshold"),
+    fault: _("hardware fault"), watchdog: _("safety watchdog"),
+  };
+
   async function summarise(id) {
     summaryFor = id; summaryRates = false;
     let s;
     try { s = await Station.api("GET", "/api/sessions/" + id); } catch (e) { return; }
     if (summaryFor !== id) return;
-    const how = s.state === "completed" ? "Well done: the session is complete."
-      : "The session was stopped" + (s.end_reason ? " (" + s.end_reason.replace(/_/g, " ") + ")" : "") + ". Every output is off.";
+    const how = s.state === "completed" ? _("Well done: the session is complete.")
+      : s.end_reason ? _f("The session was stopped ({why}). Every output is off.", { why: END_WORDS[s.end_reason] || s.end_reason.replace(/_/g, " ") })
+      : _("The session was stopped. Every output is off.");
     text("summary-text", how);
-    const facts = [["Steps", (s.steps || []).length + " of " + s.planned_steps]];
-    if (s.started_at && s.ended_at) facts.push(["Time", fmtDuration(s.started_at, s.ended_at)]);
+    const facts = [[_("Steps"), _f("{done} of {planned}", { done: (s.steps || []).length, planned: s.planned_steps })]];
+    if (s.started_at && s.ended_at) facts.push([_("Time"), fmtDuration(s.started_at, s.ended_at)]);
     const vals = (s.ratings || []).map((r) => r.value);
-    facts.push(["Your ratings", vals.length ? vals.join(", ") : "none yet"]);
+    facts.push([_("Your ratings"), vals.length ? vals.join(", ") : _("none yet")]);
     const dl = $("summary-facts");
     dl.replaceChildren(...facts.flatMap(([k, v]) => {
       const dt = document.createElement("dt"), dd = document.createElement("dd");
@@ -162,7 +170,7 @@
     // station's rule); a stopped one is not rated, the journal is where that goes.
     const rateable = s.state === "completed";
     summaryRates = rateable;
-    text("summary-prompt", rateable ? "" : "A stopped session is not rated. If you like, write in your journal what you noticed.");
+    text("summary-prompt", rateable ? "" : _("A stopped session is not rated. If you like, write in your journal what you noticed."));
     show("summary-prompt", !rateable);   // a completed one: the rating card below asks
     show("summary", true); show("rate-box", rateable);
     $("summary").scrollIntoView({ block: "start" });
@@ -188,7 +196,7 @@
     busy = true; if (last) render(last, false);
     try { render((await Station.api("POST", url)).status); text(resultId, ""); }
     catch (e) {
-      text(resultId, e.status ? e.message : "Not sent: the page cannot reach the station. Use the station's own buttons.");
+      text(resultId, e.status ? e.message : _("Not sent: the page cannot reach the station. Use the station's own buttons."));
       refresh();
     } finally { busy = false; if (last) render(last, false); }
   }
@@ -205,7 +213,7 @@
     if (start) start.addEventListener("click", async () => {
       busy = true; start.disabled = true;
       try { render((await Station.api("POST", "/api/start")).status); }
-      catch (e) { text("next-message", "Not started: " + e.message); }
+      catch (e) { text("next-message", _f("Not started: {why}", { why: e.message })); }
       finally { busy = false; if (last) render(last, false); }
     });
     // Rating buttons, the step's own questions and "End this step": guided.js.
@@ -216,14 +224,14 @@
     });
     const tm = $("too-much");
     if (tm) tm.addEventListener("click", async () => {
-      try { await Station.api("POST", "/api/too-much"); text("rate-result", "Stopped and noted as too much."); }
+      try { await Station.api("POST", "/api/too-much"); text("rate-result", _("Stopped and noted as too much.")); }
       catch (e) {
         try {
           const r = await fetch("/api/stop", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: "too_much" }) });
-          text("rate-result", r.ok ? "Stopped." : "The station did not confirm the stop: press the red STOP button on the station.");
+          text("rate-result", r.ok ? _("Stopped.") : _("The station did not confirm the stop: press the red STOP button on the station."));
         } catch (e2) {
           setLost(true);
-          text("rate-result", "The page cannot reach the station: press the red STOP button on the station itself.");
+          text("rate-result", _("The page cannot reach the station: press the red STOP button on the station itself."));
         }
       }
       refresh();
@@ -233,8 +241,8 @@
       ev.preventDefault();
       try {
         await Station.api("POST", "/api/journal", { text: $("journal-text").value, trigger: $("journal-trigger").value || null });
-        text("journal-result", "Saved."); $("journal-text").value = "";
-      } catch (e) { text("journal-result", "Not saved: " + e.message); }
+        text("journal-result", _("Saved.")); $("journal-text").value = "";
+      } catch (e) { text("journal-result", _f("Not saved: {why}", { why: e.message })); }
     });
   });
 })();

@@ -6,7 +6,7 @@
 
   function when(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString();
+    return isNaN(d) ? iso : Station.fmtDateTime(d);
   }
 
   function item(e) {
@@ -14,8 +14,8 @@
     li.dataset.id = e.id;
     t.dateTime = e.at; t.textContent = when(e.at);
     li.append(t);
-    if (e.trigger) { const s = document.createElement("span"); s.className = "muted"; s.textContent = " (trigger: " + e.trigger + ")"; li.append(s); }
-    if (e.session_id) { const s = document.createElement("span"); s.className = "muted"; s.textContent = " - session " + e.session_id; li.append(s); }
+    if (e.trigger) { const s = document.createElement("span"); s.className = "muted"; s.textContent = " " + _f("(trigger: {trigger})", { trigger: e.trigger }); li.append(s); }
+    if (e.session_id) { const s = document.createElement("span"); s.className = "muted"; s.textContent = " - " + _f("session {id}", { id: e.session_id }); li.append(s); }
     p.className = "prewrap"; p.textContent = e.text; li.append(p);
     return li;
   }
@@ -31,13 +31,13 @@
     $("journal-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const text = $("journal-text").value;
-      if (!text.trim()) { $("journal-result").textContent = "Write something first."; return; }
+      if (!text.trim()) { $("journal-result").textContent = _("Write something first."); return; }
       try {
         await Station.api("POST", "/api/journal", { text, trigger: $("journal-trigger").value.trim() || null });
-        $("journal-result").textContent = "Saved.";
+        $("journal-result").textContent = _("Saved.");
         $("journal-text").value = ""; $("journal-trigger").value = "";
         await load();
-      } catch (e) { $("journal-result").textContent = "Not saved: " + e.message; }
+      } catch (e) { $("journal-result").textContent = _f("Not saved: {why}", { why: e.message }); }
     });
   });
 })();

@@ -12,6 +12,6 @@
       series[name] = t.series[name].map((p) => [Date.parse(p[0]) / 1000, p[1]]);
     });
     const range = { vas: [0, 100], discrimination: [0, 100] }[div.dataset.measure];
-    StationCharts.lines(div, series, { y: range, yLabel: t.unit, empty: "Nothing recorded yet." });
+    StationCharts.lines(div, series, { y: range, yLabel: t.unit, empty: _("Nothing recorded yet.") });
   });
 })();

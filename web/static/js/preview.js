@@ -5,5 +5,5 @@
   if (!node) return;
   const series = JSON.parse(node.textContent);
   StationCharts.lines(document.getElementById("preview-chart"), series,
-    { time: false, y: [0, 1], xLabel: "seconds", yLabel: "intensity" });
+    { time: false, y: [0, 1], xLabel: _("seconds"), yLabel: _("intensity") });
 })();

@@ -18,7 +18,7 @@
     const other = up ? li.previousElementSibling : li.nextElementSibling;
     const name = li.querySelector(".rank-name").textContent;
     if (!other) {
-      status.textContent = name + " is already " + (up ? "first." : "last.");
+      status.textContent = up ? _f("{name} is already first.", { name }) : _f("{name} is already last.", { name });
       return;
     }
     if (up) list.insertBefore(li, other); else list.insertBefore(other, li);
@@ -26,7 +26,7 @@
     items(list).forEach(function (x) { x.classList.remove("moved"); });
     li.classList.add("moved");
     const pos = items(list).indexOf(li) + 1;
-    status.textContent = name + " is now number " + pos + " of " + items(list).length + ". Not saved yet.";
+    status.textContent = _f("{name} is now number {pos} of {count}. Not saved yet.", { name, pos, count: items(list).length });
   }
 
   function setup(section) {
@@ -44,16 +44,16 @@
     save.addEventListener("click", async function () {
       const order = items(list).map(function (li) { return li.dataset.id; });
       save.disabled = true;
-      status.textContent = "Saving...";
+      status.textContent = _("Saving...");
       try {
         const r = await Station.api("POST", "/api/plan/ranking", {
           ladder: section.dataset.ladder, order: order, protocol: section.dataset.protocol,
         });
-        status.textContent = "Saved (" + r.recorded.context + "): " +
+        status.textContent = _f("Saved ({context}):", { context: r.recorded.context }) + " " +
           r.ladder.items.map(function (it) { return it.name; }).join(", ") + ".";
         setTimeout(function () { window.location.reload(); }, 1200);
       } catch (e) {
-        status.textContent = "Not saved: " + e.message;
+        status.textContent = _f("Not saved: {why}", { why: e.message });
         save.disabled = false;
       }
     });

@@ -31,11 +31,11 @@
 
   function feel(name, o) {
     if (o.position_cm !== undefined) {
-      return o.active ? "brush on the skin at " + Number(o.position_cm).toFixed(1) + " cm" + (o.angle_deg != null ? " (" + Number(o.angle_deg).toFixed(0) + " deg)" : "")
-        : (o.angle_deg != null ? "brush off the skin (" + Number(o.angle_deg).toFixed(0) + " deg)" : "brush parked");
+      return o.active ? _f("brush on the skin at {cm} cm", { cm: Station.fmtNumber(o.position_cm, 1) }) + (o.angle_deg != null ? " (" + Number(o.angle_deg).toFixed(0) + "°)" : "")
+        : (o.angle_deg != null ? _f("brush off the skin ({deg}°)", { deg: Number(o.angle_deg).toFixed(0) }) : _("brush parked"));
     }
     if (!o.active || !o.level) return "still";
-    return "buzzing at " + Math.round(o.level * 100) + "%" + (o.reverse ? ", reverse drive" : "");
+    return _f("buzzing at {pct}%", { pct: Math.round(o.level * 100) }) + (o.reverse ? ", " + _("reverse drive") : "");
   }
 
   function row(name, o) {
@@ -45,12 +45,12 @@
     const pct = Math.round((o.level || 0) * 100);
     const head = document.createElement("div");
     const b = document.createElement("strong"); b.textContent = name;
-    head.append(b, ": " + (o.active ? "on" : "off") + ", " + pct + "% - " + feel(name, o));
+    head.append(b, ": " + (o.active ? _("on") : _("off")) + ", " + pct + "% - " + feel(name, o));
     div.append(head);
     const drive = o.drive !== undefined ? Number(o.drive) : (o.level || 0);
     const bar = document.createElement("div");
     bar.className = "drive-bar"; bar.setAttribute("role", "meter");
-    bar.setAttribute("aria-label", name + " drive, percent of full scale (negative: reverse)");
+    bar.setAttribute("aria-label", _f("{name} drive, percent of full scale (negative: reverse)", { name }));
     bar.setAttribute("aria-valuemin", "-100"); bar.setAttribute("aria-valuemax", "100");
     bar.setAttribute("aria-valuenow", String(Math.round(drive * 100)));
     const fill = document.createElement("div");
@@ -65,17 +65,17 @@
     try {
       const [panel, out] = await Promise.all([Station.api("GET", "/api/sim/panel"), Station.api("GET", "/api/sim/outputs")]);
       $("sim-state").textContent = panel.state;
-      $("sim-rating").textContent = panel.live_rating == null ? "-" : panel.live_rating + " of 10";
+      $("sim-rating").textContent = panel.live_rating == null ? "-" : _f("{value} of 10", { value: panel.live_rating });
       if (panel.led !== pattern) { pattern = panel.led; since = performance.now(); }
-      $("led-pattern").textContent = "(" + (panel.led || "dark") + ")";
+      $("led-pattern").textContent = "(" + (panel.led || _("dark")) + ")";
       $("sim-estop-banner").hidden = !panel.estop_latched;
       $("outputs").replaceChildren(...Object.keys(out).sort().map((k) => row(k, out[k])));
-    } catch (e) { $("sim-state").textContent = "not reachable: " + e.message; }
+    } catch (e) { $("sim-state").textContent = _f("not reachable: {why}", { why: e.message }); }
   }
   document.querySelectorAll("button.simbtn").forEach((b) => b.addEventListener("click", async () => {
     try {
       await Station.api("POST", "/api/sim/buttons/" + b.dataset.button + "/press");
-      $("sim-result").textContent = "Pressed " + b.textContent + ".";
+      $("sim-result").textContent = _f("Pressed {button}.", { button: b.textContent });
     } catch (e) { $("sim-result").textContent = e.message; }
     poll();
   }));

@@ -1,5 +1,15 @@
 /* Shared helpers: JSON calls with the CSRF token, and a stop that always gets through. */
 "use strict";
+// The page's language (issue 14): _("text") is the text in the page's language, from the
+// catalog /i18n/<lang>.js loads before this file (the same .po files as the page's own
+// words); _f("... {name} ...", {name: v}) also fills in values. Missing: the English text.
+window._ = function (text) {
+  const c = window.STATION_I18N;
+  return (c && c.messages && c.messages[text]) || text;
+};
+window._f = function (text, vars) {
+  return window._(text).replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+};
 window.Station = (function () {
   const token = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
@@ -39,7 +49,7 @@ window.Station = (function () {
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       const btn = document.getElementById("stop-button");
-      btn.textContent = "STOPPING...";
+      btn.textContent = _("STOPPING...");
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(), STOP_TIMEOUT_MS);
       let r;
@@ -47,18 +57,18 @@ window.Station = (function () {
         r = await fetch("/api/stop", { method: "POST", headers: { "Content-Type": "application/json" },
                                  body: JSON.stringify({ reason: "user" }), credentials: "same-origin", signal: ctl.signal });
       } catch (e) {
-        btn.textContent = "NO CONTACT: PRESS THE STATION'S STOP";
+        btn.textContent = _("NO CONTACT: PRESS THE STATION'S STOP");
         document.dispatchEvent(new CustomEvent("station:unreachable"));
-        setTimeout(() => { btn.textContent = "STOP"; }, 8000);
+        setTimeout(() => { btn.textContent = _("STOP"); }, 8000);
         return;
       } finally { clearTimeout(timer); }
       if (r.ok) {   // never say STOPPED unless it is
-        btn.textContent = "STOPPED";
+        btn.textContent = _("STOPPED");
         document.dispatchEvent(new CustomEvent("station:stopped"));
-        setTimeout(() => { btn.textContent = "STOP"; }, 2500);
+        setTimeout(() => { btn.textContent = _("STOP"); }, 2500);
       } else if (r.status === 503) {   // the app answered, the engine did not
-        btn.textContent = "NOT CONFIRMED: PRESS THE STATION'S STOP";
-        setTimeout(() => { btn.textContent = "STOP"; }, 8000);
+        btn.textContent = _("NOT CONFIRMED: PRESS THE STATION'S STOP");
+        setTimeout(() => { btn.textContent = _("STOP"); }, 8000);
       } else {
         form.submit();
       }
@@ -75,7 +85,7 @@ window.Station = (function () {
         wrap.tabIndex = 0;
         wrap.setAttribute("role", "group");
         wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") +
-                                        "table, scrolls sideways");
+                                        _("table, scrolls sideways"));
       } else if (wrap.hasAttribute("tabindex")) {
         wrap.removeAttribute("tabindex");
         wrap.removeAttribute("role");
@@ -93,5 +103,20 @@ window.Station = (function () {
   }
   document.addEventListener("DOMContentLoaded", scrollableTables);
 
-  return { api, fmtTime, token };
+  // Dates and numbers in the page's language (<html lang>), in the browser's zone, which on
+  // the station's own screen is the station's.
+  const lang = () => document.documentElement.lang || "en";
+  function fmtDateTime(value) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d)) return String(value == null ? "-" : value);
+    return new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+  }
+  function fmtNumber(value, digits) {
+    const n = Number(value);
+    if (!Number.isFinite(n)) return String(value == null ? "-" : value);
+    const o = digits == null ? {} : { maximumFractionDigits: digits, minimumFractionDigits: digits };
+    return new Intl.NumberFormat(lang(), o).format(n);
+  }
+
+  return { api, fmtTime, token, fmtDateTime, fmtNumber, lang };
 })();

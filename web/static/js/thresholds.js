@@ -9,12 +9,12 @@ document.addEventListener("DOMContentLoaded", function () {
 
   function show(m) {
     kind = m.kind || kind;
-    yes.textContent = kind === "tolerance" ? "Still manageable" : "I felt it";
-    no.textContent = kind === "tolerance" ? "Too much" : "I didn't";
+    yes.textContent = kind === "tolerance" ? _("Still manageable") : _("I felt it");
+    no.textContent = kind === "tolerance" ? _("Too much") : _("I didn't");
     const answering = m.measuring && m.phase === "answer";
     yes.disabled = no.disabled = !answering;
     $("thr-begin").disabled = !!m.measuring;
-    prompt.textContent = m.measuring ? (answering ? m.prompt : "Trial " + m.trial + ": feel...") : "";
+    prompt.textContent = m.measuring ? (answering ? m.prompt : _f("Trial {n}: feel...", { n: m.trial })) : "";
     msg.textContent = m.message || "";
     if (!m.measuring && timer) { clearInterval(timer); timer = null; }
   }

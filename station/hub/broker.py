@@ -8,12 +8,12 @@ import json
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+if TYPE_CHECKING:  # paho-mqtt is the hub extra's: a station without a hub needs no MQTT
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.properties import Properties
 
 HUB_CREDENTIALS = "hub-credentials.json"  # written by `station hub init`, 0600
 CA_FILE = "tls/ca.crt"
@@ -78,6 +78,8 @@ def make_client(
     manual_ack: bool = False,
 ) -> mqtt.Client:
     """An MQTT 5 client, not yet connected (call ``connect_async`` or ``connect``)."""
+    import paho.mqtt.client as mqtt
+
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -96,6 +98,9 @@ def make_client(
 
 
 def connect_properties(*, persistent: bool, receive_maximum: int | None = None) -> Properties:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
     props = Properties(PacketTypes.CONNECT)
     if persistent:
         props.SessionExpiryInterval = SESSION_EXPIRY_S

@@ -7,16 +7,35 @@ publishes the outbox (``station.storage.outbox``) over MQTT 5 and applies the hu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from station.sync.agent import SyncAgent
+from station.errors import ConfigError, Problem
 from station.sync.config import station_broker
-from station.sync.pushes import PushApplier
+
+if TYPE_CHECKING:
+    from station.sync.agent import SyncAgent
 
 
 def start_sync(*, coordinator: Any, hub: str, station_id: str, data_dir: Path) -> SyncAgent:
     """The agent for the app's coordinator: its store, its wiring and clock; a pushed
-    plan for the patient the station serves re-arms as a local change does."""
+    plan for the patient the station serves re-arms as a local change does. The MQTT
+    client is imported here, not at start-up: a station without a hub (``./run``) does
+    not need paho-mqtt installed."""
+    try:
+        from station.sync.agent import SyncAgent
+        from station.sync.pushes import PushApplier
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            "--hub",
+            [
+                Problem(
+                    "hub",
+                    f"the sync agent needs {exc.name!r}, which is not installed: install the "
+                    "station with its hub extra (.venv/bin/pip install -e '.[hub]' -c "
+                    "constraints.txt; a Pi install has it)",
+                )
+            ],
+        ) from None
     broker = station_broker(url=hub, data_dir=data_dir, station_id=station_id)
     store = coordinator.store  # the app's one Database; ``for_patient`` scopes a push
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -93,6 +93,16 @@ def create_app(config: dict[str, Any] | None = None, *, coordinator: Any = None)
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.session_protection = "strong"
+
+    @app.before_request
+    def _visitor_identity() -> None:
+        """Flask-Login's strong protection takes a session without ``_id`` (a visitor's,
+        which holds only the CSRF token) for a stolen one on EVERY request and rewrites
+        its cookie each time; a status poll in flight then wrote back the cookie that the
+        page's STOP had just given its flash, and the flash was lost (found by the axe
+        walk). The visitor's session gets its identity once, as a login's does."""
+        if session and "_user_id" not in session and "_id" not in session:
+            session["_id"] = login._session_identifier_generator()
 
     @login.user_loader
     def _load(user_id: str) -> LoginUser | None:

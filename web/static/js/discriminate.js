@@ -74,5 +74,7 @@
         scoreText.textContent = _f("{right} right of {trials} so far ({total} in all)", { right: s.correct, trials: s.trials, total: d.trials_total });
       }).catch(function () {}).then(function () { setTimeout(poll, 400); });
   }
-  poll();
+  // Naming a site needs a login (the answer is the patient's record): a visitor's page
+  // has nothing to ask, and need not add a status request every 400 ms to the page's own.
+  if (document.body.dataset.loggedIn === "yes") poll();
 })();

@@ -25,8 +25,17 @@ def listener(tmp_path):
     task = loop.create_task(stopd.serve("127.0.0.1", port, ready=ready))
 
     def run() -> None:
+        asyncio.set_event_loop(loop)
         with contextlib.suppress(asyncio.CancelledError):
             loop.run_until_complete(task)
+        # as asyncio.run ends: connections still being handled are cancelled and finish
+        # (closing their sockets) before the loop closes, not garbage-collected later
+        left = asyncio.all_tasks(loop)
+        for pending in left:
+            pending.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
     t = threading.Thread(target=run, daemon=True)
     t.start()

@@ -13,6 +13,10 @@ import math
 from station.wiring import BrushConfig
 
 RENDER_MS = 0.5  # from a wake-up to its duty write landing, generously
+# The engine loop runs at 1 kHz and the pacer writes on the first tick after a PWM frame
+# has passed since its last write, so two paced writes are a frame plus up to one tick
+# apart (tick jitter can leave the frame a hair short at the 20th tick).
+TICK_MS = 1.0
 
 
 def to_cm(cfg: BrushConfig, duty_ns: int) -> float:

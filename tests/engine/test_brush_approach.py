@@ -10,7 +10,15 @@ import time
 import pytest
 
 from station.program import Program
-from tests.engine.brushtrace import RENDER_MS, duty_step_cm, held, park_cm, positions, worst_step
+from tests.engine.brushtrace import (
+    RENDER_MS,
+    TICK_MS,
+    duty_step_cm,
+    held,
+    park_cm,
+    positions,
+    worst_step,
+)
 from tests.engine.helpers import alternating_strokes, program, running_engine, wait_for_event
 
 ONE_TICK_NS = 2_000_000  # one 1 kHz period plus the write itself, as in test_stops
@@ -65,9 +73,9 @@ def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     assert min(gaps) >= frame_ms - max(0.05, timing["max_us"] / 1000), (min(gaps), timing)
     first = held(pts, strokes_at - 0.5 + slack)
     # at the stroke start: the approach ends at rest there, and the last write is at most
-    # one frame (plus lateness) old, so it is within what the bounded acceleration covers
+    # one frame and a tick (plus lateness) old, so within what the bounded acceleration covers
     # in that time
-    late_s = (frame_ms + slack) / 1000
+    late_s = (frame_ms + TICK_MS + slack) / 1000
     near = 0.5 * seg.accel_cm_s2 * late_s**2 + duty_step_cm(cfg)
     assert abs(first - (cfg.travel_cm - seg.stroke_cm) / 2) <= near
 
@@ -77,7 +85,7 @@ def test_approach_and_retreat_are_ramped_and_inside_the_segment(tmp_path):
     assert over_out <= 2 * duty_step_cm(cfg), (big_out, over_out)
     assert held(pts, seg.end_ms + 2 + slack) == park
     # home before the segment ends: the lead-out comes to rest at park, and the last write
-    # before the end is at most a frame (plus lateness) old, so within ``near`` of it
+    # before the end is at most a frame and a tick (plus lateness) old, so within ``near``
     assert abs(held(pts, seg.end_ms - 1 + slack) - park) <= near
 
     # nowhere in the segment does the arm move faster than the device allows

@@ -15,7 +15,7 @@ from station.engine.brushpath import brush_position
 from station.engine.player import Player
 from station.program import Program
 from station.wiring import load_wiring
-from tests.engine.brushtrace import RENDER_MS, duty_step_cm, park_cm, positions, worst_step
+from tests.engine.brushtrace import RENDER_MS, TICK_MS, duty_step_cm, park_cm, positions, worst_step
 from tests.engine.helpers import alternating_strokes, program, running_engine, wait_for_event
 
 # Speed equal to the approach speed of the default wiring, so every move after resume,
@@ -127,10 +127,10 @@ def test_engine_resume_is_ramped_in_the_trace_and_the_program_completes(tmp_path
     assert len(after) > (after[-1][0] - after[0][0]) / frame_ms / 2
     # it rejoined the path: the strokes' far ends are reached again, and it ends parked
     # (each end is where a stroke comes to rest; with one write per PWM frame the write
-    # nearest to it is at most a frame plus the loop's lateness away, within what the
+    # nearest to it is at most a frame, a tick and the loop's lateness away, within what the
     # bounded acceleration covers from rest in that time)
     origin = (cfg.travel_cm - seg.stroke_cm) / 2
-    late_s = (frame_ms + slack) / 1000
+    late_s = (frame_ms + TICK_MS + slack) / 1000
     near = 0.5 * seg.accel_cm_s2 * late_s**2 + duty_step_cm(cfg)
     assert min(abs(p - origin) for _, p in after) <= near
     assert min(abs(p - (origin + seg.stroke_cm)) for _, p in after) <= near

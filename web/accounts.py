@@ -53,24 +53,31 @@ def _is_me(name: str) -> bool:
 
 @bp.post("/<name>/disable")
 def disable(name: str) -> Any:
-    try:
-        user = _users().set_disabled(name, disabled=True)
-    except StationError as exc:
-        flash(_("Account not disabled: %(why)s", why=exc), "error")
-    else:
-        note("account", f"account {user.name} disabled", patient_id=user.patient_id)
-        flash(_("Account %(name)s disabled; its sessions have ended.", name=user.name))
-    return _back()
+    return _set_disabled(name, disabled=True)
 
 
 @bp.post("/<name>/enable")
 def enable(name: str) -> Any:
+    return _set_disabled(name, disabled=False)
+
+
+def _set_disabled(name: str, *, disabled: bool) -> Any:
     try:
-        user = _users().set_disabled(name, disabled=False)
+        user = _users().set_disabled(name, disabled=disabled)
     except StationError as exc:
-        flash(_("Account not enabled: %(why)s", why=exc), "error")
+        if disabled:
+            flash(_("Account not disabled: %(why)s", why=exc), "error")
+        else:
+            flash(_("Account not enabled: %(why)s", why=exc), "error")
+        return _back()
+    note(
+        "account",
+        f"account {user.name} {'disabled' if disabled else 'enabled'}",
+        patient_id=user.patient_id,
+    )
+    if disabled:
+        flash(_("Account %(name)s disabled; its sessions have ended.", name=user.name))
     else:
-        note("account", f"account {user.name} enabled", patient_id=user.patient_id)
         flash(_("Account %(name)s enabled.", name=user.name))
     return _back()
 

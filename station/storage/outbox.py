@@ -36,6 +36,11 @@ KINDS = (
 # The station's progression actions (station.protocols.progression) in the contract's words.
 DECISION_ACTIONS = {"advance": "up", "hold": "stay", "back": "down", "pause": "pause"}
 FAULT_PREFIX = "fault on "  # the recorder's end reason for a device fault
+# A session's columns reported as they are (the contract's names are the columns' names).
+SESSION_FIELDS = (
+    "protocol_id", "protocol_version", "ladder", "level", "state", "end_reason",
+    "started_at", "ended_at", "planned_steps",
+)  # fmt: skip
 
 
 def new_global_id() -> str:
@@ -98,6 +103,24 @@ def _assign(conn: sqlite3.Connection, table: str, row_id: int) -> str | None:
     return gid if cur.rowcount == 1 else None
 
 
+def _queue(
+    conn: sqlite3.Connection,
+    kind: str,
+    row: sqlite3.Row,
+    *,
+    now: str,
+    gid: str | None = None,
+    **fields: Any,
+) -> None:
+    """Queue a record of ``row`` (a patient's; a session's when it has ``session_id``):
+    its references as global ids, then ``fields``."""
+    refs: dict[str, Any] = {"patient_id": patient_global_id(conn, row["patient_id"])}
+    if "session_id" in row.keys():  # noqa: SIM118 (on a sqlite3.Row, `in` looks at values)
+        sid = row["session_id"]
+        refs["session_id"] = session_global_id(conn, sid) if sid is not None else None
+    enqueue(conn, kind=kind, global_id=gid, now=now, payload={**refs, **fields})
+
+
 # -- what the repositories call, inside their transaction ---------------------------
 
 
@@ -107,7 +130,6 @@ def session_ended(conn: sqlite3.Connection, session_id: int, *, now: str) -> Non
     row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None or row["started_at"] is None or row["ended_at"] is None:
         return  # armed, never played: not a session anyone had (sessions.PLAYED)
-    patient = patient_global_id(conn, row["patient_id"])
     gid = session_global_id(conn, session_id)
     for step in conn.execute(
         "SELECT id FROM steps WHERE session_id = ? AND global_id IS NULL ORDER BY step_index",
@@ -117,26 +139,16 @@ def session_ended(conn: sqlite3.Connection, session_id: int, *, now: str) -> Non
     delivered = conn.execute(
         "SELECT count(*) FROM steps WHERE session_id = ?", (session_id,)
     ).fetchone()[0]
-    enqueue(
+    _queue(
         conn,
-        kind="session",
-        global_id=gid,
+        "session",
+        row,
         now=now,
-        payload={
-            "at": row["ended_at"],
-            "patient_id": patient,
-            "local_id": row["id"],
-            "protocol_id": row["protocol_id"],
-            "protocol_version": row["protocol_version"],
-            "ladder": row["ladder"],
-            "level": row["level"],
-            "state": row["state"],
-            "end_reason": row["end_reason"],
-            "started_at": row["started_at"],
-            "ended_at": row["ended_at"],
-            "planned_steps": row["planned_steps"],
-            "delivered_steps": delivered,
-        },
+        gid=gid,
+        at=row["ended_at"],
+        local_id=row["id"],
+        **{k: row[k] for k in SESSION_FIELDS},
+        delivered_steps=delivered,
     )
     from station.storage import outbox_outcomes
 
@@ -144,17 +156,15 @@ def session_ended(conn: sqlite3.Connection, session_id: int, *, now: str) -> Non
     reason = row["end_reason"] or ""
     if reason.startswith(FAULT_PREFIX):
         device, _, message = reason[len(FAULT_PREFIX) :].partition(": ")
-        enqueue(
+        _queue(
             conn,
-            kind="fault",
+            "fault",
+            row,
             now=now,
-            payload={
-                "at": row["ended_at"],
-                "patient_id": patient,
-                "device": device[:48] or "unknown",
-                "fault": (message.strip() or "fault")[:48],
-                "detail": reason[:300],
-            },
+            at=row["ended_at"],
+            device=device[:48] or "unknown",
+            fault=(message.strip() or "fault")[:48],
+            detail=reason[:300],
         )
 
 
@@ -178,21 +188,18 @@ def _queue_step(conn: sqlite3.Connection, step_id: int, *, now: str) -> None:
         "ON sessions.id = steps.session_id WHERE steps.id = ?",
         (step_id,),
     ).fetchone()
-    enqueue(
+    _queue(
         conn,
-        kind="step",
-        global_id=gid,
+        "step",
+        row,
         now=now,
-        payload={
-            "at": row["finished_at"] or row["started_at"],
-            "patient_id": patient_global_id(conn, row["patient_id"]),
-            "session_id": session_global_id(conn, row["session_id"]),
-            "step_index": row["step_index"],
-            "step_kind": row["kind"],
-            "label": row["label"],
-            "started_at": row["started_at"],
-            "finished_at": row["finished_at"],
-        },
+        gid=gid,
+        at=row["finished_at"] or row["started_at"],
+        step_index=row["step_index"],
+        step_kind=row["kind"],
+        label=row["label"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
     )
 
 
@@ -206,21 +213,18 @@ def rating_added(conn: sqlite3.Connection, rating_id: int, *, now: str) -> None:
         (rating_id,),
     ).fetchone()
     lingering = row["lingering"]
-    enqueue(
+    _queue(
         conn,
-        kind="rating",
-        global_id=gid,
+        "rating",
+        row,
         now=now,
-        payload={
-            "at": row["at"],
-            "patient_id": patient_global_id(conn, row["patient_id"]),
-            "session_id": session_global_id(conn, row["session_id"]),
-            "step_index": row["step_index"],
-            "live": bool(row["live"]),
-            "value": row["value"],
-            "pleasantness": row["pleasantness"],
-            "lingering": None if lingering is None else bool(lingering),
-        },
+        gid=gid,
+        at=row["at"],
+        step_index=row["step_index"],
+        live=bool(row["live"]),
+        value=row["value"],
+        pleasantness=row["pleasantness"],
+        lingering=None if lingering is None else bool(lingering),
     )
 
 
@@ -229,20 +233,10 @@ def journal_added(conn: sqlite3.Connection, entry_id: int, *, now: str) -> None:
     if gid is None:
         return
     row = conn.execute("SELECT * FROM journal WHERE id = ?", (entry_id,)).fetchone()
-    sid = row["session_id"]
-    enqueue(
-        conn,
-        kind="journal",
-        global_id=gid,
-        now=now,
-        payload={
-            "at": row["at"],
-            "patient_id": patient_global_id(conn, row["patient_id"]),
-            "session_id": session_global_id(conn, sid) if sid is not None else None,
-            "text": row["text"],
-            "trigger": row["trigger"],
-        },
-    )
+    _queue(
+        conn, "journal", row, now=now, gid=gid, at=row["at"], text=row["text"],
+        trigger=row["trigger"],
+    )  # fmt: skip
 
 
 def decision_recorded(conn: sqlite3.Connection, decision_id: int, *, now: str) -> None:
@@ -251,19 +245,16 @@ def decision_recorded(conn: sqlite3.Connection, decision_id: int, *, now: str) -
     row = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
     gid = new_global_id()
     conn.execute("UPDATE decisions SET global_id = ? WHERE id = ?", (gid, decision_id))
-    enqueue(
+    _queue(
         conn,
-        kind="decision",
-        global_id=gid,
+        "decision",
+        row,
         now=now,
-        payload={
-            "at": row["at"],
-            "patient_id": patient_global_id(conn, row["patient_id"]),
-            "session_id": session_global_id(conn, row["session_id"]),
-            "ladder": row["ladder"],
-            "action": DECISION_ACTIONS.get(row["action"], row["action"]),
-            "from_level": row["from_level"],
-            "to_level": row["to_level"],
-            "reason": row["reason"][:300],
-        },
+        gid=gid,
+        at=row["at"],
+        ladder=row["ladder"],
+        action=DECISION_ACTIONS.get(row["action"], row["action"]),
+        from_level=row["from_level"],
+        to_level=row["to_level"],
+        reason=row["reason"][:300],
     )

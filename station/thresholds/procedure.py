@@ -46,31 +46,56 @@ def _check_levels(*, start: float, floor: float, ceiling: float) -> None:
 
 
 @dataclass
-class Staircase:
-    """A transformed up-down staircase (see the module docstring)."""
+class _Procedure:
+    """What both procedures share: trials at levels within floor..ceiling, from a low start;
+    a subclass says what a trial's answer does (``record``) and when it is over (``outcome``)."""
 
     ceiling: float
     start: float = 0.02
     floor: float = 0.01
+    max_trials: int = 25
+    level: float = field(init=False)
+    trials: list[tuple[float, bool]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.start = min(max(self.start, self.floor), self.ceiling)
+        _check_levels(start=self.start, floor=self.floor, ceiling=self.ceiling)
+        self.level = self.start
+
+    @property
+    def outcome(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome != "measuring"
+
+    def next_level(self) -> float:
+        """The level of the next trial, fraction of full scale."""
+        if self.finished:
+            raise RuntimeError(f"the {type(self).__name__} has finished; read result()")
+        return self.level
+
+
+@dataclass
+class Staircase(_Procedure):
+    """A transformed up-down staircase (see the module docstring)."""
+
     down: Literal[1, 2] = 1
     step_factors: tuple[float, ...] = (2.0, 1.41, 1.19, 1.12)
     final_reversals: int = 8
     max_trials: int = 60
     ceiling_misses: int = 3  # "not felt" this many times in a row at the ceiling: stop
     floor_hits: int = 3  # "felt" this many times in a row at the floor: stop
-    level: float = field(init=False)
-    trials: list[tuple[float, bool]] = field(init=False, default_factory=list)
     reversals: list[float] = field(init=False, default_factory=list)
     _direction: int = field(init=False, default=0)
     _streak: int = field(init=False, default=0)
     _reversals_at_final: list[float] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.start = min(max(self.start, self.floor), self.ceiling)
-        _check_levels(start=self.start, floor=self.floor, ceiling=self.ceiling)
+        super().__post_init__()
         if any(f <= 1 for f in self.step_factors) or not self.step_factors:
             raise ValueError("step_factors must be ratios above 1")
-        self.level = self.start
 
     @property
     def method(self) -> str:
@@ -80,12 +105,6 @@ class Staircase:
     def target(self) -> float:
         """The probability of "felt" the rule converges on (Levitt 1971, Table I)."""
         return 0.5 ** (1 / self.down)
-
-    def next_level(self) -> float:
-        """The level of the next trial, fraction of full scale."""
-        if self.finished:
-            raise RuntimeError("the staircase has finished; read result()")
-        return self.level
 
     def record(self, *, felt: bool) -> None:
         """The patient's answer to the trial at ``next_level()``."""
@@ -128,10 +147,6 @@ class Staircase:
             return "too_many_trials"
         return "measuring"
 
-    @property
-    def finished(self) -> bool:
-        return self.outcome != "measuring"
-
     def result(self) -> float | None:
         """The threshold (fraction of full scale), or None when there is none to give:
         not felt at the ceiling, or no convergence within ``max_trials``. Felt at the
@@ -157,30 +172,17 @@ class Staircase:
 
 
 @dataclass
-class AscendingSeries:
+class AscendingSeries(_Procedure):
     """The tolerance probe: rise by ``factor`` until the first "not manageable"."""
 
-    ceiling: float
-    start: float = 0.02
-    floor: float = 0.01
     factor: float = 1.26  # 2 dB a trial
-    max_trials: int = 25
-    level: float = field(init=False)
-    trials: list[tuple[float, bool]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.start = min(max(self.start, self.floor), self.ceiling)
-        _check_levels(start=self.start, floor=self.floor, ceiling=self.ceiling)
+        super().__post_init__()
         if self.factor <= 1:
             raise ValueError("factor must be a ratio above 1")
-        self.level = self.start
 
     method = TOLERANCE_METHOD
-
-    def next_level(self) -> float:
-        if self.finished:
-            raise RuntimeError("the series has finished; read result()")
-        return self.level
 
     def record(self, *, manageable: bool) -> None:
         level = self.next_level()
@@ -198,10 +200,6 @@ class AscendingSeries:
         if len(self.trials) >= self.max_trials:
             return "too_many_trials"
         return "measuring"
-
-    @property
-    def finished(self) -> bool:
-        return self.outcome != "measuring"
 
     def result(self) -> float | None:
         """The proposed starting level: the highest level answered "manageable" (None

@@ -96,6 +96,12 @@ def test_only_the_playing_manual_or_rate_step_can_end_early(tmp_path):
             c.call("end_step", index=0)
         assert idle.value.code == "not_running"
         _start(rt, c, _guided(_vibrate(MANUAL_MS), MANUAL), "s1")
+        # the step opens with its 20 ms ramp from zero: wait until the skin gets it (on a
+        # busy machine the first ticks can come after step_started is already read)
+        deadline = time.monotonic() + 2
+        while not c.call("sim.outputs")["forearm"]["active"]:
+            assert time.monotonic() < deadline, "the vibration step never played"
+            time.sleep(0.005)
         with pytest.raises(RemoteError) as stim:
             c.call("end_step", index=0, reason="enough")
         assert stim.value.code == "not_endable" and "vibrate" in str(stim.value)

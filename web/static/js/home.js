@@ -236,13 +236,6 @@
       }
       refresh();
     });
-    const jf = $("journal-form");
-    if (jf) jf.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      try {
-        await Station.api("POST", "/api/journal", { text: $("journal-text").value, trigger: $("journal-trigger").value || null });
-        text("journal-result", _("Saved.")); $("journal-text").value = "";
-      } catch (e) { text("journal-result", _f("Not saved: {why}", { why: e.message })); }
-    });
+    Station.journalForm();
   });
 })();

@@ -28,16 +28,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#journal-entries time").forEach((t) => { t.textContent = when(t.dateTime); });
-    $("journal-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const text = $("journal-text").value;
-      if (!text.trim()) { $("journal-result").textContent = _("Write something first."); return; }
-      try {
-        await Station.api("POST", "/api/journal", { text, trigger: $("journal-trigger").value.trim() || null });
-        $("journal-result").textContent = _("Saved.");
-        $("journal-text").value = ""; $("journal-trigger").value = "";
-        await load();
-      } catch (e) { $("journal-result").textContent = _f("Not saved: {why}", { why: e.message }); }
-    });
+    Station.journalForm(load);
   });
 })();

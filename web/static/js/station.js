@@ -118,5 +118,24 @@ window.Station = (function () {
     return new Intl.NumberFormat(lang(), o).format(n);
   }
 
-  return { api, fmtTime, token, fmtDateTime, fmtNumber, lang };
+  // The journal form (templates/_journal_form.html, on the home and the journal page): saves
+  // the note, then calls afterSave() (if given) once the station has it.
+  function journalForm(afterSave) {
+    const el = (id) => document.getElementById(id);
+    const form = el("journal-form");
+    if (!form) return;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const text = el("journal-text").value;
+      if (!text.trim()) { el("journal-result").textContent = _("Write something first."); return; }
+      try {
+        await api("POST", "/api/journal", { text, trigger: el("journal-trigger").value.trim() || null });
+        el("journal-result").textContent = _("Saved.");
+        el("journal-text").value = ""; el("journal-trigger").value = "";
+        if (afterSave) await afterSave();
+      } catch (e) { el("journal-result").textContent = _f("Not saved: {why}", { why: e.message }); }
+    });
+  }
+
+  return { api, fmtTime, token, fmtDateTime, fmtNumber, lang, journalForm };
 })();

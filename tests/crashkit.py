@@ -36,12 +36,6 @@ STATION = [sys.executable, "-m", "station.cli"]
 CRASH_TEST_WATCHDOG_MS = 1000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
     """Poll ``pred`` until it returns something truthy; AssertionError naming ``what``."""
     deadline = time.monotonic() + timeout

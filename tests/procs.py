@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -128,3 +129,10 @@ def live_groups() -> list[int]:
 
 
 atexit.register(kill_all)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free right now, for a process a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

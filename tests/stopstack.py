@@ -8,7 +8,6 @@ in its own process group through tests/procs.py, so nothing outlives a timed-out
 from __future__ import annotations
 
 import contextlib
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,14 +22,9 @@ from station.engine.ipc import EngineClient
 from station.install import proxy, tls
 from station.paths import socket_path
 from tests import procs
+from tests.procs import free_port
 
 PATIENT = ("pat", "patient-pass-1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(pred, timeout: float, what: str) -> Any:

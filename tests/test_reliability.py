@@ -37,12 +37,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.crashkit import ApiError, Client, Station, free_port, wait_for
+from tests.crashkit import ApiError, Client, Station, wait_for
 from tests.crashkit import integrity as db_integrity
 from tests.crashkit import ratings as db_ratings
 from tests.crashkit import session_end as db_end
 from tests.crashkit import session_state as db_state
 from tests.crashkit import steps as db_steps
+from tests.procs import free_port
 
 pytestmark = pytest.mark.slow
 

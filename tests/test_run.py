@@ -4,7 +4,6 @@ cleanly on SIGTERM (issue 2's "done when")."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests import procs
+from tests.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests import procs
-from tests.test_run import free_port
+from tests.procs import free_port
 
 
 def children(pid: int) -> dict[str, int]:

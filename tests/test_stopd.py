@@ -13,7 +13,7 @@ import time
 import pytest
 
 from station.stopd import HEAD_TIMEOUT_S, StopListener, engine_reason
-from tests.stopstack import free_port
+from tests.procs import free_port
 
 
 @pytest.fixture

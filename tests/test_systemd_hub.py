@@ -87,7 +87,7 @@ def test_broker_unit_runs_the_config_station_hub_init_writes(tmp_path):
     from pathlib import Path
 
     from station.hub import brokerconf
-    from tests.hub.hubkit import free_port
+    from tests.procs import free_port
 
     svc = unit("station-hub-broker.service")["Service"]
     argv = shlex.split(svc["ExecStart"][0])

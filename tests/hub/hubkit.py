@@ -22,14 +22,9 @@ from typing import Any
 from station.hub import brokerconf
 from station.hub.broker import Broker, parse_broker
 from tests import procs
+from tests.procs import free_port
 
 PG_BIN = Path("/usr/lib/postgresql")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, *, timeout: float = 15.0) -> None:

@@ -14,17 +14,21 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from station.storage import Store
 from tests import procs as spawned
-from tests.web.test_web_e2e import ARTIFACTS, CHROMIUM, _answers, _free_port, _wait
 from web.security import hash_password
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's (./test installs it); never a downloaded one
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 PATIENT, PATIENT_PASSWORD = "pat", "patient-pass-1"
 
@@ -56,19 +60,19 @@ def run_station(tmp_path: Path, *, accounts: bool = True) -> Iterator[Station]:
     (no clinician yet: /setup shows its form)."""
     data = tmp_path / "data"
     data.mkdir()
-    port = _free_port()
+    port = spawned.free_port()
     cmd = [sys.executable, "-m", "station.cli"]
     env = {**os.environ, "STATION_SIMULATED": "1"}
     engine = spawned.spawn([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)
     procs = [engine]
     try:
-        _wait(lambda: (data / "engine.sock").exists(), 20, "engine socket")
+        wait_until(lambda: (data / "engine.sock").exists(), 20, "engine socket")
         app = spawned.spawn(
             [*cmd, "app", "--sim", "--port", str(port), "--data-dir", str(data)], env=env
         )
         procs.insert(0, app)
         base = f"http://127.0.0.1:{port}"
-        _wait(lambda: _answers(base + "/api/status"), 30, "web app")
+        wait_until(lambda: answers(base + "/api/status"), 30, "web app")
         if accounts:
             add_accounts(data)
         yield Station(base=base, data=data, app=app, engine=engine)
@@ -80,6 +84,54 @@ def run_station(tmp_path: Path, *, accounts: bool = True) -> Iterator[Station]:
             spawned.kill(p)
 
 
+def wait_until(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not ready in {timeout} s")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def open_browser(
+    *, width: int, height: int, touch: bool, locale: str | None = None
+) -> Iterator[Any]:
+    """A page in Debian's headless Chromium at ``width`` x ``height`` CSS pixels."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is missing; ./test installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        extra = {"locale": locale} if locale else {}
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=1,
+            has_touch=touch,
+            **extra,
+        )
+        pg = context.new_page()
+        pg.set_default_timeout(15000)
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
 @pytest.fixture(params=sorted(SIZES), ids=sorted(SIZES))
 def size(request) -> str:
     return str(request.param)
@@ -87,28 +139,10 @@ def size(request) -> str:
 
 @pytest.fixture
 def page(size) -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing; ./test installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     width, height = SIZES[size]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            device_scale_factor=1,
-            has_touch=size == "phone",
-        )
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        pg.size_name = size  # type: ignore[attr-defined]
+    with open_browser(width=width, height=height, touch=size == "phone") as pg:
+        pg.size_name = size
         yield pg
-        context.close()
-        browser.close()
 
 
 def shot(page, name: str) -> None:

@@ -10,11 +10,7 @@ chosen, and its PDF (text extracted with pypdf) names the patient and the period
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +19,7 @@ import pytest
 
 from station.app import setup_code
 from station.storage import Store
-from tests import procs as spawned
-from tests.web.browser_kit import api_post, csrf, page, shot, size  # noqa: F401  (fixtures)
-from tests.web.test_web_e2e import _answers, _free_port, _wait
+from tests.web.browser_kit import api_post, csrf, page, run_station, shot, size  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CLIN_PW, BEA_PW = "clinician-pass-9", "bea-patient-pass-7"
@@ -34,25 +28,8 @@ CLIN_PW, BEA_PW = "clinician-pass-9", "bea-patient-pass-7"
 @pytest.fixture
 def fresh(tmp_path) -> Iterator[tuple[str, Path]]:
     """``station engine`` and ``station app`` (simulator) on a fresh data dir: no account."""
-    data = tmp_path / "data"
-    data.mkdir()
-    port = _free_port()
-    cmd = [sys.executable, "-m", "station.cli"]
-    env = {**os.environ, "STATION_SIMULATED": "1"}
-    procs = [spawned.spawn([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)]
-    try:
-        _wait(lambda: (data / "engine.sock").exists(), 20, "engine socket")
-        app = [*cmd, "app", "--sim", "--port", str(port), "--data-dir", str(data)]
-        procs.insert(0, spawned.spawn(app, env=env))
-        base = f"http://127.0.0.1:{port}"
-        _wait(lambda: _answers(base + "/api/status"), 30, "web app")
-        yield base, data
-    finally:
-        for p in procs:
-            p.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(10)
-            spawned.kill(p)
+    with run_station(tmp_path, accounts=False) as st:
+        yield st.base, st.data
 
 
 def _login(pg, base: str, name: str, password: str) -> None:

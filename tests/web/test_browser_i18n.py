@@ -8,20 +8,19 @@ screen, and axe still finds nothing (``<html lang="de">``).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.web.axe import assert_no_violations
 from tests.web.browser_kit import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
     PATIENT,
     PATIENT_PASSWORD,
+    open_browser,
     outside_first_screen,
     station,
 )
-from tests.web.test_web_e2e import ARTIFACTS, CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,27 +32,8 @@ SESSION_CONTROLS = [
 
 @pytest.fixture
 def german_phone() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing; ./test installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=1,
-            has_touch=True,
-            locale="de-DE",
-        )
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
+    with open_browser(width=390, height=844, touch=True, locale="de-DE") as pg:
         yield pg
-        context.close()
-        browser.close()
 
 
 def _text(pg, selector: str) -> str:

@@ -10,103 +10,30 @@ test-artifacts/.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from station.app import setup_code
-from tests import procs as spawned
+from tests.web.browser_kit import ARTIFACTS, open_browser, run_station
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 VIEWPORT = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not ready in {timeout} s")
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def station(tmp_path) -> Iterator[str]:
-    data = tmp_path / "data"
-    data.mkdir()
-    port = _free_port()
-    cmd = [sys.executable, "-m", "station.cli"]
-    env = {**os.environ, "STATION_SIMULATED": "1"}
-    # Own process groups, killed whole even if pytest is ended meanwhile (tests/procs.py).
-    engine = spawned.spawn([*cmd, "engine", "--sim", "--data-dir", str(data)], env=env)
-    procs = [engine]
-    try:
-        _wait(lambda: (data / "engine.sock").exists(), 20, "engine socket")
-        app = spawned.spawn(
-            [*cmd, "app", "--sim", "--port", str(port), "--data-dir", str(data)], env=env
-        )
-        procs.insert(0, app)
-        base = f"http://127.0.0.1:{port}"
-        _wait(lambda: _answers(base + "/api/status"), 30, "web app")
-        yield base
-    finally:
-        for p in procs:
-            p.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(10)
-            spawned.kill(p)
+    """The engine and app processes on a fresh data dir: no account yet (first run)."""
+    with run_station(tmp_path, accounts=False) as st:
+        yield st.base
 
 
 @pytest.fixture
 def page() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing; ./test installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, has_touch=True)
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
+    with open_browser(width=VIEWPORT["width"], height=VIEWPORT["height"], touch=True) as pg:
         yield pg
-        context.close()
-        browser.close()
 
 
 def _shot(page, name: str) -> None:

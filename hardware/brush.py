@@ -221,6 +221,12 @@ class BrushArm:
         return self._pacer.flush()
 
     @property
+    def max_write_age_ns(self) -> int:
+        """The oldest a position ever was when its duty write went out (the pacer's
+        measured figure: a paced move's setpoint can wait for its PWM frame)."""
+        return self._pacer.max_age_ns
+
+    @property
     def pending_duty_ns(self) -> int | None:
         """The duty cycle waiting for its PWM frame, or None."""
         return self._pacer.pending

@@ -54,6 +54,11 @@ class DutyPacer:
         self._background = background
         self._cond = threading.Condition(threading.Lock())
         self._pending: int | None = None
+        self._pending_at = 0  # when the pending duty was asked for
+        # The oldest a duty ever was when it went out (ns from its request to its write):
+        # 0 for a write at the request itself; a pending one waits for its frame, and the
+        # flusher's for the caller's silence. A measured figure for reading a trace.
+        self.max_age_ns = 0
         self._last_ns: int | None = None  # when the last duty write went out
         self._last_call_ns = 0  # when request() was last called
         self._closed = False
@@ -93,6 +98,7 @@ class DutyPacer:
             # Back to what the servo already has: nothing needs to go out.
             was_idle = self._pending is None
             self._pending = None if duty == self._pwm.duty_cycle_ns else duty
+            self._pending_at = now
             if self._pending is not None and was_idle and self._background and not self._closed:
                 # Wake the flusher only when it sleeps with nothing to do: a later call only
                 # moves its due time later, which it works out when it wakes.
@@ -108,6 +114,7 @@ class DutyPacer:
         if self._pending is None or not self._frame_open(now):
             return False
         duty, self._pending = self._pending, None
+        self.max_age_ns = max(self.max_age_ns, now - self._pending_at)
         self._write(duty, now)
         return True
 

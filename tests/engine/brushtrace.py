@@ -62,7 +62,8 @@ def worst_step(
 
     A write lands after its tick's deadline by however late the loop woke (plus the
     render): the deadlines of two writes can be up to that much further apart than the
-    writes themselves, so ``slack_ms`` is the loop's own measured worst lateness."""
+    writes themselves, so ``slack_ms`` is the loop's own measured worst lateness (plus how
+    old a paced position could be when it went out: the pacer's ``max_age_ns``)."""
     big, over = 0.0, -math.inf
     for (ta, pa), (tb, pb) in itertools.pairwise(pts):
         step = abs(pb - pa)

@@ -360,3 +360,24 @@ def test_a_bad_duty_is_refused_at_once_even_inside_a_busy_frame(config) -> None:
     with pytest.raises(ValueError, match=r"duty_cycle_ns = 20000001: must be 0\.\.20000000"):
         pacer.request(FRAME_NS + 1)
     assert pacer.pending is None and pwm.duty_cycle_ns == 1_000_000
+
+
+def test_the_pacer_measures_how_old_a_waiting_position_is_when_it_goes_out(config) -> None:
+    """A write at the request is fresh; a position that waited for its frame goes out as
+    old as the wait (here 15 ms, from a clock the test moves), and the figure keeps the
+    worst: what a reader of the trace must allow between a write's stamp and its value."""
+    from hardware.pwm import DutyPacer
+
+    clock = ManualClock()
+    pwm = SimPWMChannel(name="brush", trace=Trace(), frequency_hz=config.frequency_hz)
+    pacer = DutyPacer(pwm, clock=clock, background=False)
+    pacer.request(1_000_000)
+    assert pacer.max_age_ns == 0
+    clock.advance_ms(5)
+    pacer.request(1_100_000)  # inside the frame: waits
+    clock.advance_ms(15)
+    assert pacer.flush() and pwm.duty_cycle_ns == 1_100_000
+    assert pacer.max_age_ns == 15_000_000
+    clock.advance_ms(20)
+    pacer.request(1_200_000)  # frame open: written at once, the worst stays
+    assert pacer.max_age_ns == 15_000_000

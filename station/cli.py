@@ -11,10 +11,14 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station import __version__
 from station.errors import StationError
 from station.paths import default_config, default_data_dir
+
+if TYPE_CHECKING:
+    from station.storage import Store
 
 # Modules that contribute subcommands, in the order ``station --help`` lists them.
 COMMAND_MODULES = [
@@ -71,6 +75,19 @@ def resolve_simulate(args: argparse.Namespace) -> bool:
 def resolve_data_dir(args: argparse.Namespace) -> Path:
     path = getattr(args, "data_dir", None) or default_data_dir()
     return Path(path).expanduser().resolve()
+
+
+def open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
+    """The data directory's Store, on the station's clock: the simulated one when the
+    simulator moved it (``sim-clock.json``, so a command sees the same "today" as the
+    page), else the wall clock."""
+    from station.app.simclock import SIM_CLOCK_FILE, SimClock
+    from station.storage import Store
+
+    data = resolve_data_dir(args)
+    if (data / SIM_CLOCK_FILE).exists():
+        return Store.open(data, create=create, clock=SimClock(state=data / SIM_CLOCK_FILE).now)
+    return Store.open(data, create=create)
 
 
 def resolve_config(args: argparse.Namespace) -> Path | None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
-from station.cli import add_data_dir, resolve_data_dir
+from station.cli import add_data_dir, open_store, resolve_data_dir
 from station.errors import StationError
 
 
@@ -41,7 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from station.storage import Store
     from station.storage.export import export_csv, write_json
 
     out: Path = args.out.expanduser()
@@ -49,9 +48,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StationError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"station-export-{stamp}.{args.format}"
-    with Store.open(resolve_data_dir(args), create=False) as store:
+    with open_store(args, create=False) as store:
+        stamp = store.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = out / f"station-export-{stamp}.{args.format}"
         if args.format == "csv":
             rows = export_csv(store, path)
             print(f"wrote {path} ({rows} rows)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from station.cli import add_data_dir, resolve_data_dir
+from station.cli import add_data_dir, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,18 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def patient_add(args: argparse.Namespace) -> int:
-    from station.storage import Store
 
-    with Store.open(resolve_data_dir(args)) as store:
+    with open_store(args) as store:
         patient = store.patients.add(args.name, notes=args.notes)
     print(f"created patient {patient.id} {patient.display_name} ({patient.global_id})")
     return 0
 
 
 def patient_list(args: argparse.Namespace) -> int:
-    from station.storage import Store
 
-    with Store.open(resolve_data_dir(args)) as store:
+    with open_store(args) as store:
         patients = store.patients.list(include_archived=args.all)
         accounts: dict[int, list[str]] = {}
         for user in store.users.all():

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from station.cli import add_config, add_data_dir, resolve_config, resolve_data_dir
+from station.cli import add_config, add_data_dir, open_store, resolve_config, resolve_data_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,9 +63,8 @@ def _open(args: argparse.Namespace, store: Any) -> _Offline:
 
 def cmd_rank(args: argparse.Namespace) -> int:
     from station.app import ranking
-    from station.storage import Store
 
-    with Store.open(resolve_data_dir(args), create=False) as store:
+    with open_store(args, create=False) as store:
         rec = ranking.record(
             _open(args, store),
             args.ladder,
@@ -81,9 +80,8 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 def cmd_ranking(args: argparse.Namespace) -> int:
     from station.app import ranking
-    from station.storage import Store
 
-    with Store.open(resolve_data_dir(args), create=False) as store:
+    with open_store(args, create=False) as store:
         view = ranking.view(_open(args, store))
     if args.json:
         print(json.dumps(view, indent=2))

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from station.cli import add_data_dir, resolve_data_dir
+from station.cli import add_data_dir, open_store, resolve_data_dir
 from station.errors import StationError
 
 
@@ -85,9 +85,8 @@ def _valid_name(name: str) -> str:
 
 
 def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from station.storage import Store
 
-    return Store.open(resolve_data_dir(args))
+    return open_store(args)
 
 
 def user_add(args: argparse.Namespace) -> int:

@@ -46,6 +46,9 @@ IDLE_GC_S = 10.0
 # watchdog's relaxed idle bound, so it sleeps long. Idle CPU is what this buys.
 IDLE_OFF_WAIT_S = 0.5
 SWITCH_INTERVAL_S = 0.0001
+# How long a thread that asked for a stop sleeps (GIL released) so the woken real-time
+# loop takes the GIL first: two switch intervals (see request_stop).
+HAND_OVER_S = 2 * SWITCH_INTERVAL_S
 
 
 class Engine:
@@ -113,8 +116,15 @@ class Engine:
         self._table = self.commands.table()
 
     # ================= other threads: flags and commands =================================
-    def request_stop(self, reason: vocab.StopReason, by: str | None = None) -> None:
-        """Stop always wins: a flag the loop checks first thing every tick, and a wake-up."""
+    def request_stop(
+        self, reason: vocab.StopReason, by: str | None = None, *, hand_over: bool = True
+    ) -> None:
+        """Stop always wins: a flag the loop checks first thing every tick, a wake-up, and
+        (``hand_over``) this thread lets go of the GIL for a moment so the woken loop can
+        take it. Without that, a CPU hog could preempt this non-real-time thread (a GPIO
+        callback, an IPC handler) while it still held the GIL, and the real-time loop would
+        wait a scheduler slice for it. The watchdog passes False: it silences the outputs
+        itself next, and must not wait for the GIL behind a spinning loop."""
         if reason not in vocab.STOP_REASONS:
             raise EngineError(
                 "bad_params", f"stop reason {reason!r}; allowed: {vocab.STOP_REASONS}"
@@ -133,6 +143,8 @@ class Engine:
         self.stopped_event.clear()
         self.ticker.wake()
         self._wake.set()
+        if hand_over:
+            time.sleep(HAND_OVER_S)
 
     def rate(self, value: int) -> bool:
         """A live rating; stops at once when it reaches the program's stop threshold."""

@@ -125,7 +125,7 @@ class Watchdog:
         """Stop flag, then outputs off under the hardware lock (or escalate)."""
         eng = self.engine
         self.trips += 1
-        eng.request_stop("watchdog", by=f"loop stalled > {eng.watchdog_ms} ms")
+        eng.request_stop("watchdog", by=f"loop stalled > {eng.watchdog_ms} ms", hand_over=False)
         for haptic in eng.hw.haptics.values():
             with contextlib.suppress(Exception):  # EN low only; never raises
                 haptic.silence()

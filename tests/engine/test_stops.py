@@ -97,14 +97,24 @@ def _trigger(rt, c, source: str) -> int:
     t_req = time.monotonic_ns()
     if source in ("panel_stop", "estop"):
         c.call("sim.press", button="stop" if source == "panel_stop" else "estop")
+        _quiet_until_stopped(rt)
         panel = rt.hw.wiring.panel
         pin = panel.stop_pin if source == "panel_stop" else panel.estop_pin
         return trace.select(f"gpio{pin}", "pin", since_ns=t_req)[0].t_ns
     if source == "rating":
         assert c.call("rate", value=7) == {"stopped": True}
-    else:
+        _quiet_until_stopped(rt)
+    else:  # the engine answers a stop once it has silenced the outputs
         assert c.call("stop", reason=source, by="test")["stopped"] is True
     return t_req
+
+
+def _quiet_until_stopped(rt) -> None:
+    """Block (GIL released) until the loop has silenced the outputs. The engine runs in
+    this test's process: a test thread busy reading the trace or polling events while the
+    loop works would be one more thread a CPU hog can preempt while it holds the GIL,
+    holding the real-time loop up with it (a hold-up no engine process has)."""
+    rt.engine.stopped_event.wait(5)
 
 
 SOURCES = ["panel_stop", "estop", "user", "too_much", "rating"]

@@ -219,3 +219,22 @@ def test_cli_export_backup_restore(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "nothing-here"
     assert main(["export", "--format", "csv", "--out", str(out), "--data-dir", str(missing)]) == 1
     assert "no station database" in capsys.readouterr().err
+
+
+def test_cli_export_is_on_the_simulated_clock_the_page_used(tmp_path: Path) -> None:
+    """A simulated station whose clock was moved 30 days ahead (sim-clock.json, as the
+    app leaves it): ``station export`` dates the file and ``exported_at`` on that clock,
+    not on the wall clock, so its "today" is the page's."""
+    from datetime import UTC, datetime
+
+    data = tmp_path / "data"
+    with Store.open(data):
+        pass
+    (data / "sim-clock.json").write_text(json.dumps({"ahead_s": 30 * 86400, "advanced_s": 0}))
+    out = tmp_path / "out"
+    assert main(["export", "--format", "json", "--out", str(out), "--data-dir", str(data)]) == 0
+    (json_file,) = out.glob("*.json")
+    expected = datetime.now(UTC) + timedelta(days=30)
+    exported = datetime.fromisoformat(json.loads(json_file.read_text())["header"]["exported_at"])
+    assert abs(exported - expected) < timedelta(minutes=5), exported
+    assert json_file.name == f"station-export-{exported:%Y%m%dT%H%M%SZ}.json"

@@ -28,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def patient_add(args: argparse.Namespace) -> int:
-
     with open_store(args) as store:
         patient = store.patients.add(args.name, notes=args.notes)
     print(f"created patient {patient.id} {patient.display_name} ({patient.global_id})")
@@ -36,7 +35,6 @@ def patient_add(args: argparse.Namespace) -> int:
 
 
 def patient_list(args: argparse.Namespace) -> int:
-
     with open_store(args) as store:
         patients = store.patients.list(include_archived=args.all)
         accounts: dict[int, list[str]] = {}

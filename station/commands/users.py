@@ -85,7 +85,6 @@ def _valid_name(name: str) -> str:
 
 
 def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-
     return open_store(args)
 
 
